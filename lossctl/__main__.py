@@ -1,0 +1,5 @@
+import sys
+
+from lossctl.cli import main
+
+sys.exit(main())
