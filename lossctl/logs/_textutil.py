@@ -5,13 +5,18 @@
 - :func:`to_float`: ``float()`` that keeps NaN/inf and returns None for junk.
 - :func:`numbered`: ``(lineno, text)`` pairs from a source of lines or pairs.
 - :func:`canonical`: (split, metric) for a key as written in a log
-  ("val_loss" -> ("eval", "loss"), "Train Acc" -> ("train", "accuracy")).
+  ("val_loss" -> ("eval", "loss"), "Train Acc" -> ("train", "accuracy")); this is
+  :func:`lossctl.logs.tidy.canonical`, the one naming rule of every format.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+
+from lossctl.logs.tidy import canonical
+
+__all__ = ["NUM", "NUM_RE", "to_float", "numbered", "canonical", "SPLIT_WORDS"]
 
 NUM = (
     r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -28,16 +33,18 @@ def to_float(text: str) -> float | None:
         return None
 
 
-def numbered(source: Iterable) -> Iterator[tuple[int, str]]:
-    """Yield ``(lineno, text)`` whether ``source`` gives strings or (lineno, text) pairs."""
-    n = 0
-    for item in source:
-        if isinstance(item, str):
-            n += 1
-            yield n, item
-        else:
-            n, text = item[0], item[1]
-            yield n, text
+def numbered(source: Iterable[str], ctx=None) -> Iterator[tuple[int, str]]:
+    """``(lineno, text)`` for each line of ``source``.
+
+    Under :func:`lossctl.logs.iter_records` the reader keeps ``ctx.lineno`` at the
+    physical line number of the line being handled (several logical lines share it
+    when ``\\r`` frames are split); without it (a plain list of lines) lines are counted.
+    """
+    if ctx is not None and hasattr(ctx, "lineno"):
+        for text in source:
+            yield ctx.lineno, text
+    else:
+        yield from enumerate(source, 1)
 
 
 SPLIT_WORDS = {
@@ -56,31 +63,3 @@ SPLIT_WORDS = {
     "testing": "test",
     "tst": "test",
 }
-
-METRIC_ALIASES = {
-    "loss": "loss",
-    "acc": "accuracy",
-    "accuracy": "accuracy",
-    "lr": "learning_rate",
-    "learning_rate": "learning_rate",
-    "gnorm": "grad_norm",
-    "grad_norm": "grad_norm",
-    "gradient_norm": "grad_norm",
-    "ppl": "perplexity",
-    "perplexity": "perplexity",
-}
-
-_SEP = re.compile(r"[\s\-./]+")
-
-
-def canonical(name: str, split: str = "train") -> tuple[str, str]:
-    """(split, metric) for ``name``: a split word at the start (``val_loss``,
-    ``Validation Loss``, ``train/acc``) overrides ``split``; the rest is lower-cased,
-    joined by ``_`` and mapped through a few aliases (acc -> accuracy, lr ->
-    learning_rate, ppl -> perplexity, gnorm -> grad_norm)."""
-    words = [w for w in _SEP.split(name.strip().lower().replace("_", " ")) if w]
-    if len(words) > 1 and words[0] in SPLIT_WORDS:
-        split = SPLIT_WORDS[words[0]]
-        words = words[1:]
-    metric = "_".join(words) or name.strip().lower()
-    return split, METRIC_ALIASES.get(metric, metric)

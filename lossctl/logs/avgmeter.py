@@ -131,7 +131,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             yield Record(step, "eval", _metric(name), value, name, epoch=epoch, line=ln, group=pass_group)
         pass_vals = {}
 
-    for lineno, line in numbered(source):
+    for lineno, line in numbered(source, ctx):
         if "(" not in line and "*" not in line and "," not in line:
             continue
         m = _TRAIN.match(line)

@@ -42,6 +42,9 @@ _PAIR = re.compile(r"(?:^|\s)-\s+([A-Za-z_][\w./@]*): (" + NUM + r")(?=\s|$)")
 _PAIR_FIRST = re.compile(r"^\s*([A-Za-z_][\w./@]*): (" + NUM + r")(?=\s|$)")
 _FRAME_HEAD = re.compile(r"^\s*(?:\d+/\d+\b|\d+s\s+-\s)")
 _BS = re.compile("\x08+")
+# where a progress frame starts: "  12/250 [" / "12/250 ━" (frames glued together
+# once the reader removed the backspaces between them)
+_FRAME_START = re.compile(r"(?:^|(?<=\s))\d+/\d+ (?=\[|━|─)")
 
 
 def detect(sample: str) -> float:
@@ -57,6 +60,9 @@ def detect(sample: str) -> float:
 def _frames(line: str) -> list[str]:
     if "\x08" in line:
         return [f for f in _BS.split(line) if f.strip()]
+    starts = [m.start() for m in _FRAME_START.finditer(line)]
+    if len(starts) > 1:
+        return [line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])]
     return [line]
 
 
@@ -78,7 +84,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             split, metric = canonical(key, "train")
             yield Record(epoch, split, metric, value, key, epoch=epoch, line=lineno, group=lineno)
 
-    for lineno, line in numbered(source):
+    for lineno, line in numbered(source, ctx):
         if "Epoch" in line:
             m = _EPOCH.match(line)
             if m is not None:

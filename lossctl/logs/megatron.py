@@ -89,7 +89,7 @@ def detect(sample: str) -> float:
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     loss_keys: list[str] = []  # loss field names seen so far, in order
     last_iter: float | None = None
-    for lineno, line in numbered(source):
+    for lineno, line in numbered(source, ctx):
         if "iteration" not in line:
             continue
         m = _ITER.search(line)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import METRIC_ALIASES, NUM, numbered, to_float
+from lossctl.logs._textutil import NUM, canonical, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "mmdet-text"
@@ -61,7 +61,7 @@ def detect(sample: str) -> float:
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     per_epoch: float | None = None  # train iterations per epoch
     last_train_step: float | None = None
-    for lineno, line in numbered(source):
+    for lineno, line in numbered(source, ctx):
         if "Epoch" not in line and "Iter" not in line:
             continue
         m = _HEAD.search(line)
@@ -110,5 +110,5 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             value = to_float(raw)
             if value is None:
                 continue
-            metric = METRIC_ALIASES.get(key.lower(), key)
+            metric = canonical(key, split)[1]
             yield Record(step, split, metric, value, key, epoch=epoch, line=lineno, group=lineno)

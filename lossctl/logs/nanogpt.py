@@ -87,7 +87,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             yield r
         pending.clear()
 
-    for lineno, line in numbered(source):
+    for lineno, line in numbered(source, ctx):
         if ("loss" not in line and "step" not in line and "accuracy" not in line
                 and not line[:1].isdigit()):
             continue
