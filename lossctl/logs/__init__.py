@@ -1,0 +1,287 @@
+"""Training logs of any common framework → one tidy table.
+
+Python API::
+
+    from lossctl.logs import parse_log, iter_records, detect_format, list_formats
+
+    df = parse_log("train.log")            # pandas DataFrame, columns base.COLUMNS
+    df.attrs["format"], df.attrs["hparams"], df.attrs["notes"], df.attrs["skipped"]
+
+    stream = iter_records("huge.log.gz")    # lazy: memory bounded, no pandas
+    for rec in stream: ...                 # base.Record objects (run, step, split, ...)
+    stream.format, stream.ctx.notes        # known once iteration started / ended
+
+How a file is read (see ``base.py`` for the format-module contract):
+
+- the source is opened by :mod:`lossctl.logs.reader` (gz/bz2/xz, encodings, stdin,
+  Git LFS pointers);
+- the format is detected from a cleaned sample of the *content* (first ~64 KiB,
+  progress-bar frames left out) by every registered module's ``detect()``, or forced
+  with ``log_format``;
+- a ``KIND = "lines"`` module's ``parse(lines, ctx)`` gets cleaned logical lines
+  (``str``) lazily; while it handles one, ``ctx.lineno`` is that line's 1-based
+  physical line number. A ``"document"`` module gets the whole text. A ``"binary"``
+  module (TensorBoard) gets the :class:`~lossctl.logs.reader.LogSource`;
+- records then go through :func:`lossctl.logs.tidy.postprocess` (step numbering,
+  runs, duplicates).
+
+A log with no loss at all is an :class:`~lossctl.errors.InputError` (exit 2) that
+lists the metrics that were found.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any, Iterator
+
+from lossctl.errors import InputError, UsageError
+from lossctl.logs import reader, registry, tidy
+from lossctl.logs.base import COLUMNS, ParseContext, Record
+
+__all__ = [
+    "parse_log", "iter_records", "detect_format", "list_formats", "records_to_rows",
+    "summarize", "RecordStream", "COLUMNS", "LONG_COLUMNS",
+]
+
+# the columns of `lossctl parse` long output
+LONG_COLUMNS = ("run", "step", "epoch", "split", "metric", "value")
+MIN_SCORE = 0.2
+
+_modules: list[ModuleType] | None = None
+
+
+def format_modules() -> list[ModuleType]:
+    """The registered format modules that exist (registry order)."""
+    global _modules
+    if _modules is None:
+        try:
+            _modules = registry.modules()
+        except ModuleNotFoundError:
+            # a module listed in the registry is not written yet: load the others
+            mods = []
+            for name in registry.FORMAT_MODULES:
+                try:
+                    mods.append(importlib.import_module(f"lossctl.logs.{name}"))
+                except ModuleNotFoundError as e:
+                    if e.name != f"lossctl.logs.{name}":
+                        raise
+            _modules = mods
+    return _modules
+
+
+def _by_name() -> dict[str, ModuleType]:
+    return {m.NAME: m for m in format_modules()}
+
+
+def list_formats() -> list[dict[str, str]]:
+    """name, description, example line and kind of every format, registry order."""
+    return [
+        {"name": m.NAME, "description": m.DESCRIPTION, "example": m.EXAMPLE, "kind": m.KIND}
+        for m in format_modules()
+    ]
+
+
+def detect_format(sample: str) -> tuple[str | None, float]:
+    """``(name, score)`` of the format whose ``detect()`` scores ``sample`` highest.
+
+    Ties go to the module listed first in the registry. ``(None, 0.0)`` when nothing
+    scores at least ``MIN_SCORE``.
+    """
+    best, best_score = None, 0.0
+    for mod in format_modules():
+        try:
+            score = float(mod.detect(sample))
+        except Exception:  # a detector must never break detection of the others
+            score = 0.0
+        if score > best_score:
+            best, best_score = mod.NAME, score
+    if best_score < MIN_SCORE:
+        return None, best_score
+    return best, best_score
+
+
+def get_format(name: str) -> ModuleType:
+    by = _by_name()
+    key = name.strip().lower().replace("_", "-")
+    for n, m in by.items():
+        if n.lower().replace("_", "-") == key:
+            return m
+    raise UsageError(
+        f"unknown --log-format {name!r}",
+        hint="choose one of: " + ", ".join(by) + " (see lossctl parse --list-formats)",
+    )
+
+
+class RecordStream:
+    """Iterable of tidy :class:`Record` objects from one log, plus what was learnt.
+
+    A "loss" is any metric :func:`lossctl.logs.tidy.is_loss` accepts (``loss``,
+    ``box_loss``, ``nll_loss``, ...). Attributes: ``source`` (display name), ``format`` (module NAME), ``score``
+    (detection score, 1.0 when forced), ``ctx`` (:class:`ParseContext`: skipped lines,
+    hparams, notes). Iterate once. Raises :class:`InputError` at the end when no loss
+    was found (records of other metrics are held back until the first loss appears,
+    up to ``window`` of them, so output rarely starts before that error).
+    """
+
+    def __init__(self, source, *, log_format: str | None = None, run: int | None = None,
+                 window: int | None = 50_000, require_loss: bool = True) -> None:
+        self.src = reader.open_source(source)
+        self.source = self.src.name
+        self.ctx = ParseContext(source=self.source)
+        self.ctx.lineno = 0  # type: ignore[attr-defined]
+        self.run = run
+        self.window = window
+        self.require_loss = require_loss
+        self.metrics_seen: dict[str, None] = {}
+        self.loss_seen = False
+        self.count = 0
+        if log_format:
+            self.module = get_format(log_format)
+            self.score = 1.0
+        else:
+            self.module, self.score = self._detect()
+        self.format = self.module.NAME
+
+    def _detect(self) -> tuple[ModuleType, float]:
+        sample = reader.sample_text(self.src)
+        name, score = detect_format(sample)
+        if name is None:
+            if not sample.strip():
+                raise InputError("the log is empty", source=self.source)
+            raise InputError(
+                f"no loss values found in {self.source}; found metrics: none "
+                "(no known training-log format was recognised)",
+                hint="see `lossctl parse --list-formats`; force one with --log-format NAME",
+            )
+        return _by_name()[name], score
+
+    def raw_records(self) -> Iterator[Record]:
+        mod, ctx = self.module, self.ctx
+        kind = getattr(mod, "KIND", "lines")
+        if kind == "document":
+            return iter(mod.parse(reader.read_text(self.src), ctx))
+        if kind == "binary":
+            return iter(mod.parse(self.src, ctx))
+        return iter(mod.parse(reader.iter_clean_lines(self.src, ctx), ctx))
+
+    def __iter__(self) -> Iterator[Record]:
+        stream = tidy.postprocess(self.raw_records(), self.ctx, run=self.run, window=self.window)
+        held: list[Record] = []
+        hold = self.require_loss
+        limit = self.window or 50_000
+        for rec in stream:
+            self.count += 1
+            if not self.loss_seen and tidy.is_loss(rec.metric):
+                self.loss_seen = True
+            elif not self.loss_seen and rec.name not in self.metrics_seen and len(self.metrics_seen) < 200:
+                self.metrics_seen[rec.name] = None
+            if hold:
+                held.append(rec)
+                if self.loss_seen or len(held) >= limit:
+                    hold = False
+                    yield from held
+                    held = []
+                continue
+            yield rec
+        if self.require_loss and not self.loss_seen:
+            self._no_loss()
+        yield from held
+
+    def _no_loss(self) -> None:
+        found = list(self.metrics_seen)
+        if self.run is not None and self.count == 0:
+            raise InputError(f"there is no run {self.run} in this log", source=self.source)
+        what = ", ".join(found[:20]) + (f", ... ({len(found)} in all)" if len(found) > 20 else "")
+        msg = f"no loss values found in {self.source}; found metrics: {what}" if found else (
+            f"no loss values found in {self.source}; found no metrics either"
+            f" (read as {self.format})"
+        )
+        raise InputError(msg, hint="check the file is a training log; force a format with --log-format NAME")
+
+
+def iter_records(source, *, log_format: str | None = None, run: int | None = None,
+                 window: int | None = 50_000, require_loss: bool = True) -> RecordStream:
+    """A lazy :class:`RecordStream` (memory bounded; used by ``lossctl parse``)."""
+    return RecordStream(source, log_format=log_format, run=run, window=window, require_loss=require_loss)
+
+
+def record_dict(rec: Record) -> dict[str, Any]:
+    return {
+        "run": rec.run,
+        "step": tidy.step_value(rec.step),
+        "epoch": rec.epoch,
+        "split": rec.split,
+        "metric": rec.metric,
+        "value": rec.value,
+        "name": rec.name,
+        "time": rec.time,
+        "line": rec.line,
+    }
+
+
+def records_to_rows(records) -> Iterator[dict[str, Any]]:
+    for rec in records:
+        yield record_dict(rec)
+
+
+def parse_log(source, *, log_format: str | None = None, run: int | None = None):
+    """Parse a training log into a pandas DataFrame (one row per observation).
+
+    ``source``: a path, ``"-"`` (stdin), a file object or the raw text of a log.
+    Columns: ``run, step, epoch, split, metric, value, name, time, line``.
+    ``df.attrs``: ``format``, ``hparams`` (logging_steps, train_batch_size, ...),
+    ``summary`` (run-level values such as HF's final mean ``train_loss``),
+    ``skipped`` (count of unreadable lines), ``notes``, ``source``.
+    Duplicates are resolved exactly (the last record of a step wins).
+    """
+    import pandas as pd
+
+    stream = RecordStream(source, log_format=log_format, run=run, window=None)
+    rows = list(records_to_rows(stream))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    if len(df):
+        df["run"] = df["run"].astype("int64")
+        df["step"] = pd.to_numeric(df["step"], errors="coerce")
+        df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce").astype("float64")
+        df["value"] = df["value"].astype("float64")
+        df["time"] = pd.to_numeric(df["time"], errors="coerce").astype("float64")
+        df["line"] = pd.to_numeric(df["line"], errors="coerce").astype("Int64")
+    df.attrs.update(stream_attrs(stream))
+    return df
+
+
+def stream_attrs(stream: RecordStream) -> dict[str, Any]:
+    ctx = stream.ctx
+    return {
+        "format": stream.format,
+        "hparams": dict(ctx.hparams),
+        "summary": dict(ctx.__dict__.get("summary", {})),
+        "skipped": ctx.skipped,
+        "notes": list(ctx.notes),
+        "source": stream.source,
+    }
+
+
+def summarize(records) -> list[dict[str, Any]]:
+    """Per series (run, split, metric): points, first, last, min (and its step), NaN count."""
+    import math
+
+    series: dict[tuple, dict[str, Any]] = {}
+    for rec in records:
+        key = (rec.run, rec.split, rec.metric)
+        s = series.get(key)
+        v = rec.value
+        if s is None:
+            s = series[key] = {
+                "run": rec.run, "split": rec.split, "metric": rec.metric, "points": 0,
+                "first": v, "last": v, "min": None, "min_step": None, "nan": 0,
+            }
+        s["points"] += 1
+        s["last"] = v
+        if math.isnan(v):
+            s["nan"] += 1
+        elif s["min"] is None or v < s["min"]:
+            s["min"] = v
+            s["min_step"] = tidy.step_value(rec.step)
+    return list(series.values())

@@ -1,0 +1,142 @@
+"""CSV / TSV tables of metrics.
+
+- PyTorch Lightning ``CSVLogger`` ``metrics.csv``: sparse rows (train rows, val rows and
+  ``lr-Adam`` rows each fill only their own columns), ``train_loss``/``val_loss``,
+  ``train/...``/``val/...``, ``*_step``/``*_epoch`` variants;
+- Keras ``CSVLogger``: ``epoch,loss,val_loss,accuracy,...`` (one row per epoch);
+- Ultralytics YOLO ``results.csv``: headers padded with spaces, ``train/box_loss``,
+  ``val/box_loss``, ``metrics/mAP50(B)`` (validation metrics), ``lr/pg0``;
+- any table with a step or epoch column and loss-like columns. A column named
+  ``type``/``split``/``mode``/``phase``/``stage`` whose values are ``train``/``val``/
+  ``test`` gives the split of its row.
+
+Steps: the ``step`` (``global_step``, ``iteration``, ``iter``) column when there is one,
+else the epoch (tables with one row per epoch), else the row number. The delimiter
+(comma, tab, semicolon) is sniffed from the header. Empty cells are "not logged";
+``nan``/``inf`` cells are kept as NaN/inf. A row with the wrong number of cells is
+skipped and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+
+from lossctl.logs import tidy
+from lossctl.logs.base import ParseContext, Record
+
+NAME = "csv-table"
+DESCRIPTION = "CSV/TSV metric tables (Lightning metrics.csv, Keras CSVLogger, YOLO results.csv, any step/epoch table)"
+EXAMPLE = "epoch,loss,val_loss,accuracy,val_accuracy"
+KIND = "document"
+
+STEP_COLS = ("step", "global_step", "iteration", "iter", "steps", "trainer/global_step", "it", "_step")
+EPOCH_COLS = ("epoch", "epochs")
+SPLIT_COLS = ("type", "split", "mode", "phase", "stage", "subset")
+TIME_COLS = ("time",)
+_YOLO_PART = re.compile(r"^(?:box|cls|dfl|seg|pose|kobj|obj|giou|l1)_(?:om|oo|loss)$")
+
+
+def _delimiter(header: str) -> str | None:
+    counts = {d: header.count(d) for d in (",", "\t", ";")}
+    d, n = max(counts.items(), key=lambda kv: kv[1])
+    return d if n >= 1 else None
+
+
+def _is_lossy(name: str) -> bool:
+    low = name.lower()
+    return "loss" in low or bool(_YOLO_PART.match(low.split("/")[-1]))
+
+
+def detect(sample: str) -> float:
+    lines = [ln for ln in sample.splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return 0.0
+    d = _delimiter(lines[0])
+    if d is None:
+        return 0.0
+    header = [h.strip().strip('"') for h in lines[0].split(d)]
+    if len(header) < 2 or any(re.fullmatch(r"[-+.\deE]+", h) for h in header if h):
+        return 0.0
+    low = [h.lower() for h in header]
+    n = len(header)
+    good = sum(1 for ln in lines[1:50] if ln.count(d) == lines[0].count(d))
+    if good < 0.8 * min(len(lines) - 1, 49):
+        return 0.0
+    has_coord = any(h in STEP_COLS or h in EPOCH_COLS for h in low)
+    has_loss = any(_is_lossy(h) for h in low)
+    if has_coord and has_loss:
+        return 0.85
+    if has_loss and n >= 2:
+        return 0.6
+    if has_coord:
+        return 0.3
+    return 0.0
+
+
+def _yolo_split(name: str, yolo: bool) -> tuple[str, str]:
+    if yolo and name.lower().startswith("metrics/"):
+        return "eval", name.split("/", 1)[1]
+    m = re.match(r"^lr(?:-\w+)?/pg(\d+)$", name)
+    if m:
+        return "train", "learning_rate" if m.group(1) == "0" else f"learning_rate_pg{m.group(1)}"
+    return tidy.canonical(name)
+
+
+def parse(text: str, ctx: ParseContext) -> Iterator[Record]:
+    lines = text.splitlines()
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines):
+        return
+    d = _delimiter(lines[start]) or ","
+    reader = csv.reader(lines[start:], delimiter=d)
+    header = [h.strip() for h in next(reader)]
+    while header and header[-1] == "":
+        header.pop()  # YOLO's trailing comma
+    low = [h.lower() for h in header]
+    step_i = next((i for i, h in enumerate(low) if h in STEP_COLS), None)
+    epoch_i = next((i for i, h in enumerate(low) if h in EPOCH_COLS), None)
+    split_i = next((i for i, h in enumerate(low) if h in SPLIT_COLS), None)
+    yolo = any(h.startswith("metrics/") for h in low) and any(h.startswith(("train/", "val/")) for h in low)
+    time_i = next((i for i, h in enumerate(low) if h in TIME_COLS), None) if yolo else None
+    skip_cols = {i for i in (step_i, epoch_i, split_i, time_i) if i is not None}
+    names = [(i, h, _yolo_split(h, yolo)) for i, h in enumerate(header) if i not in skip_cols and h]
+    if step_i is None and epoch_i is None:
+        ctx.note("no step or epoch column: rows are numbered from 1")
+    elif step_i is None:
+        ctx.note("no step column: the epoch is used as the step")
+    for rowno, row in enumerate(reader, start=start + 2):
+        ctx.lineno = rowno  # type: ignore[attr-defined]
+        while len(row) > len(header) and row[-1].strip() == "":
+            row.pop()
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            ctx.skip(rowno, f"{len(row)} cells where the header has {len(header)}")
+            continue
+        epoch = tidy.to_float(row[epoch_i]) if epoch_i is not None else None
+        if step_i is not None:
+            step = tidy.to_float(row[step_i])
+        elif epoch_i is not None:
+            step = epoch
+        else:
+            step = float(rowno - start - 1)
+        split_override = None
+        if split_i is not None:
+            sv = row[split_i].strip().lower()
+            split_override = tidy._SPLIT_WORDS.get(sv)
+        t = tidy.to_float(row[time_i]) if time_i is not None else None
+        for i, name, (split, metric) in names:
+            cell = row[i].strip()
+            if not cell:
+                continue
+            v = tidy.to_float(cell)
+            if v is None:
+                continue
+            if split_override is not None and split == "train":
+                split = split_override
+            yield Record(step=step, split=split, metric=metric, value=v, name=name, epoch=epoch,
+                         time=t, line=rowno, group=rowno)

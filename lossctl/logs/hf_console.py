@@ -1,0 +1,464 @@
+"""Hugging Face Trainer console output.
+
+What is read:
+
+- the metric dicts the Trainer prints (``{'loss': 2.157, 'grad_norm': 4.91,
+  'learning_rate': 4.8e-05, 'epoch': 0.36}``, ``{'eval_loss': ..., 'epoch': ...}``),
+  also when glued to the end of a tqdm bar or after a logging prefix. They are read
+  by a small scanner for Python literals — never ``eval``/``literal_eval``; a dict
+  that contains a call (``tensor(...)``, ``np.float64(...)``) is skipped and counted.
+  Dicts that are not metric dicts (``fsdp_config={...}``, label maps) are ignored:
+  a metric dict has a key such as ``loss``, ``epoch``, ``learning_rate`` or an
+  ``eval_``/``train_``/``test_`` prefix, and is not the value of an assignment;
+- the final ``{'train_runtime': ..., 'train_loss': ...}`` dict: ``train_loss`` there is
+  the mean over the whole run, not a point of the curve, so it goes to the run
+  summary (``df.attrs['summary']``) with the other ``train_*`` figures, not to the
+  records;
+- ``***** eval metrics *****`` / ``***** test metrics *****`` /
+  ``***** predict metrics *****`` blocks (``  eval_loss = 0.3083``): eval/test records
+  at the last step of the run; a value that only repeats (rounded) what an eval dict
+  already gave at that step is not recorded twice. ``***** train metrics *****``
+  blocks go to the summary;
+- hyper-parameters from ``TrainingArguments(...)`` dumps and the "Running training"
+  banner: ``logging_steps``, ``max_steps``, ``num_train_epochs``,
+  ``train_batch_size`` (``Total train batch size``), ``eval_steps``.
+
+Steps: the dicts carry none. The k-th train dict of a run is step
+``k × logging_steps`` when ``logging_steps`` was read from the log, else ``k``; an
+eval dict takes the step of the last train dict. A new "***** Running training *****"
+banner followed by train dicts starts a new run, unless the Trainer says it is
+"Continuing training from global step N" (a resume: numbering continues from N).
+Dicts are never merged because their rounded ``epoch`` is equal. The fp16 signature
+(``loss 0.0`` with ``grad_norm nan``) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator
+
+from lossctl.logs import tidy
+from lossctl.logs.base import ParseContext, Record
+
+NAME = "hf-console"
+DESCRIPTION = "Hugging Face Trainer console output (metric dicts, '***** eval metrics *****' blocks)"
+EXAMPLE = "{'loss': 2.157, 'grad_norm': 4.91, 'learning_rate': 4.8e-05, 'epoch': 0.36}"
+KIND = "lines"
+
+# ------------------------------------------------------------------ the dict scanner
+
+_NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
+_IDENT_RE = re.compile(r"[A-Za-z_][\w.]*")
+_SIMPLE_PAIR_RE = re.compile(r"'([^'\\]*)':\s*([^,]*?)\s*(?:,\s*|$)")
+_SPECIAL = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf,
+            "-inf": -math.inf, "-Infinity": -math.inf, "-nan": math.nan}
+CALL = object()  # marker: the dict contains a call
+
+
+def _skip_string(s: str, i: int) -> int:
+    """``s[i]`` is a quote: index after the closing quote, or -1."""
+    q = s[i]
+    i += 1
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == q:
+            return i + 1
+        i += 1
+    return -1
+
+
+def _skip_nested(s: str, i: int) -> tuple[int, bool]:
+    """``s[i]`` opens a bracket: (index after the matching close or -1, contains a call)."""
+    depth = 0
+    n = len(s)
+    call = False
+    prev_ident = False
+    while i < n:
+        c = s[i]
+        if c in "'\"":
+            i = _skip_string(s, i)
+            if i < 0:
+                return -1, call
+            prev_ident = False
+            continue
+        if c in "([{":
+            if c == "(" and prev_ident:
+                call = True
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1, call
+        prev_ident = c.isalnum() or c == "_" or c == "."
+        i += 1
+    return -1, call
+
+
+def scan_dict(s: str, i: int) -> tuple[list[tuple[str, object]] | object | None, int]:
+    """Read the Python-literal dict that starts at ``s[i] == '{'``.
+
+    Returns ``(pairs, end)``: ``pairs`` is a list of (key, value) where value is a
+    float, a str, True/False/None, or None for nested containers; ``CALL`` when the
+    dict contains a call; ``None`` when it is not a complete dict literal.
+    """
+    n = len(s)
+    i += 1
+    pairs: list[tuple[str, object]] = []
+    while True:
+        while i < n and s[i] in " \t":
+            i += 1
+        if i >= n:
+            return None, i
+        if s[i] == "}":
+            return pairs, i + 1
+        if s[i] not in "'\"":
+            return None, i
+        j = _skip_string(s, i)
+        if j < 0:
+            return None, i
+        key = s[i + 1: j - 1]
+        i = j
+        while i < n and s[i] in " \t":
+            i += 1
+        if i >= n or s[i] != ":":
+            return None, i
+        i += 1
+        while i < n and s[i] in " \t":
+            i += 1
+        if i >= n:
+            return None, i
+        c = s[i]
+        value: object
+        if c in "'\"":
+            j = _skip_string(s, i)
+            if j < 0:
+                return None, i
+            value = s[i + 1: j - 1]
+            i = j
+        elif c in "[({":
+            j, call = _skip_nested(s, i)
+            if j < 0:
+                return None, i
+            if call:
+                return CALL, j
+            value = None
+            i = j
+        else:
+            m = _NUM_RE.match(s, i)
+            if m is not None and not (m.end() < n and (s[m.end()].isalpha() or s[m.end()] == "_")
+                                      and s[m.end()] not in "eE"):
+                value = float(m.group())
+                i = m.end()
+            else:
+                neg = c == "-"
+                m = _IDENT_RE.match(s, i + 1 if neg else i)
+                if m is None:
+                    return None, i
+                word = m.group()
+                j = m.end()
+                if j < n and s[j] == "(":
+                    return CALL, j
+                if word in ("nan", "NaN", "inf", "Infinity"):
+                    value = -_SPECIAL[word] if neg else _SPECIAL[word]
+                elif word in ("True", "False", "None") and not neg:
+                    value = {"True": True, "False": False, "None": None}[word]
+                else:
+                    return None, i
+                i = j
+        pairs.append((key, value))
+        while i < n and s[i] in " \t":
+            i += 1
+        if i < n and s[i] == ",":
+            i += 1
+            continue
+        if i < n and s[i] == "}":
+            return pairs, i + 1
+        return None, i
+
+
+def _value(tok: str):
+    try:
+        return float(tok)
+    except ValueError:
+        v = _SPECIAL.get(tok)
+        if v is not None:
+            return v
+        return tok  # not a number (True/None/strings): ignored later
+
+
+def dict_pairs(line: str, start: int):
+    """Fast path for the usual flat dict of numbers; falls back to :func:`scan_dict`."""
+    end = line.find("}", start)
+    if end > 0:
+        inner = line[start + 1: end]
+        if not any(ch in inner for ch in "{[(\"\\"):
+            pairs = _SIMPLE_PAIR_RE.findall(inner)
+            # every comma-separated item must have been read as one pair
+            if pairs and len(pairs) == inner.count(",") + 1 - inner.rstrip().endswith(","):
+                return [(k, _value(v)) for k, v in pairs], end + 1
+    return scan_dict(line, start)
+
+
+_METRIC_KEY_RE = re.compile(r"loss|^epoch$|^learning_rate$|^grad_norm$|^(?:eval|train|test|predict)_")
+
+
+def is_metric_dict(pairs) -> bool:
+    return any(_METRIC_KEY_RE.search(k) for k, _ in pairs)
+
+
+def _assigned(line: str, start: int) -> bool:
+    """``name={...}`` or ``f({...`` — a dict that is a value, not a printed metric dict."""
+    j = start - 1
+    while j >= 0 and line[j] == " ":
+        j -= 1
+    return j >= 0 and line[j] in "=(,[{" or (j >= 0 and (line[j].isalnum() or line[j] == "_") and j == start - 1)
+
+
+# ------------------------------------------------------------------ hparams and markers
+
+_HP_PATTERNS = [
+    (re.compile(r"\blogging_steps\s*[=:]\s*(\d+)"), "logging_steps"),
+    (re.compile(r"\beval_steps\s*[=:]\s*(\d+)"), "eval_steps"),
+    (re.compile(r"\bmax_steps\s*[=:]\s*(-?\d+)"), "max_steps"),
+    (re.compile(r"\bnum_train_epochs\s*[=:]\s*([\d.]+)"), "num_train_epochs"),
+    (re.compile(r"\bper_device_train_batch_size\s*[=:]\s*(\d+)"), "per_device_train_batch_size"),
+    (re.compile(r"\bgradient_accumulation_steps\s*[=:]\s*(\d+)"), "gradient_accumulation_steps"),
+    (re.compile(r"\blearning_rate\s*[=:]\s*([\d.eE+-]+)\s*,?\s*$|\blearning_rate=([\d.eE+-]+)"), "learning_rate"),
+    (re.compile(r"Total optimization steps\s*=\s*([\d,]+)"), "max_steps"),
+    (re.compile(r"Num Epochs\s*=\s*([\d,]+)"), "num_train_epochs"),
+    (re.compile(r"Total train batch size[^=]*=\s*([\d,]+)"), "train_batch_size"),
+    (re.compile(r"Instantaneous batch size per device\s*=\s*([\d,]+)"), "per_device_train_batch_size"),
+]
+_HP_HINTS = ("logging_steps", "eval_steps", "max_steps", "num_train_epochs", "batch", "Num Epochs",
+             "Total optimization", "gradient_accumulation", "learning_rate=", "learning_rate:")
+_BLOCK_RE = re.compile(r"^\*{5} (train|eval|test|predict|validation)\S* metrics \*{5}$")
+_BLOCK_ROW_RE = re.compile(r"^(\S+)\s+=\s+(\S+)$")
+_CONTINUE_RE = re.compile(r"Continuing training from global step (\d+)")
+_SKIP_KEYS = frozenset(("total_flos", "step", "global_step"))
+
+
+def _hparam_number(text: str) -> float | int | None:
+    text = text.replace(",", "")
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return int(v) if v == int(v) and "." not in text else v
+
+
+def read_hparams(line: str, ctx: ParseContext) -> None:
+    for rx, key in _HP_PATTERNS:
+        m = rx.search(line)
+        if m is not None:
+            val = _hparam_number(next(g for g in m.groups() if g is not None))
+            if val is not None:
+                if key == "max_steps" and isinstance(val, (int, float)) and val <= 0:
+                    continue
+                ctx.hparams[key] = val
+
+
+# ------------------------------------------------------------------ detect
+
+
+def detect(sample: str) -> float:
+    n_train = len(re.findall(r"\{'(?:loss|train_loss|eval_loss|learning_rate)': ", sample))
+    n_any = len(re.findall(r"\{'(?:eval|test|train)_\w+': |'epoch': [\d.]+\}", sample))
+    blocks = len(re.findall(r"\*{5} (?:train|eval|test|predict) metrics \*{5}", sample))
+    if n_train >= 2 or (n_train and n_any):
+        return 0.95
+    if n_train or n_any >= 2 or blocks:
+        return 0.8
+    if n_any:
+        return 0.5
+    if "Running training *****" in sample or "TrainingArguments(" in sample:
+        return 0.3
+    return 0.0
+
+
+# ------------------------------------------------------------------ parse
+
+
+class _State:
+    __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
+                 "last_eval_step", "last_eval_names", "block", "block_rows", "block_line")
+
+    def __init__(self) -> None:
+        self.run = 0
+        self.train_count = 0
+        self.last_train_step = 0.0
+        self.started = False
+        self.banner = False
+        self.entry = 0
+        self.last_eval_step: float | None = None
+        self.last_eval_names: set[str] = set()
+        self.block: str | None = None
+        self.block_rows: list[tuple[str, str]] = []
+        self.block_line = 0
+
+
+def _logging_steps(ctx: ParseContext) -> float:
+    ls = ctx.hparams.get("logging_steps")
+    return float(ls) if isinstance(ls, (int, float)) and ls > 0 else 1.0
+
+
+def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
+    """Records of one metric dict (empty for the final summary dict)."""
+    keys = [k for k, _ in pairs]
+    if "train_runtime" in keys or ("train_loss" in keys and "loss" not in keys
+                                   and any(k.startswith("train_") and k != "train_loss" for k in keys)):
+        for k, v in pairs:
+            if isinstance(v, float):
+                tidy.add_summary(ctx, k, v)
+        if "train_loss" in keys:
+            ctx.note("the final {'train_runtime': ..., 'train_loss': ...} dict is a run summary "
+                     "(train_loss there is the mean over the run): kept in the summary, not as a curve point")
+        return []
+    epoch = None
+    explicit_step = None
+    numeric = []
+    for k, v in pairs:
+        if k == "epoch":
+            if isinstance(v, float):
+                epoch = v
+            continue
+        if k in ("step", "global_step"):
+            if isinstance(v, float) and v == v:
+                explicit_step = v
+            continue
+        if k in _SKIP_KEYS or not isinstance(v, float):
+            continue
+        numeric.append((k, v))
+    if not numeric:
+        return []
+    named = [(k, v, tidy.canonical(k)) for k, v in numeric]
+    is_train = any(sm[0] == "train" for _, _, sm in named)
+    if is_train:
+        if st.banner and st.started:
+            st.run += 1
+            st.train_count = 0
+        st.banner = False
+        st.started = True
+        st.train_count += 1
+        step = explicit_step if explicit_step is not None else st.train_count * _logging_steps(ctx)
+        if explicit_step is not None:
+            st.train_count = int(explicit_step / _logging_steps(ctx))
+        st.last_train_step = step
+    else:
+        step = explicit_step if explicit_step is not None else st.last_train_step
+        if st.last_eval_step != step:
+            st.last_eval_names = set()
+        st.last_eval_step = step
+    st.entry += 1
+    out = []
+    for k, v, (split, metric) in named:
+        if split != "train":
+            st.last_eval_names.add(k)
+        out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
+                          line=getattr(ctx, "lineno", None), group=st.entry, run=st.run))
+    return out
+
+
+def _block_records(st: _State, ctx: ParseContext) -> list[Record]:
+    kind = st.block
+    rows = st.block_rows
+    st.block, st.block_rows = None, []
+    epoch = None
+    vals = []
+    for k, tok in rows:
+        v = tidy.to_float(tok)
+        if k == "epoch":
+            epoch = v
+            continue
+        if v is None or k in _SKIP_KEYS:
+            continue
+        vals.append((k, v))
+    if kind == "train":
+        summary = ctx.__dict__.setdefault("summary", {})
+        for k, v in vals:
+            summary.setdefault(k, v)  # the final dict's unrounded values win
+        return []
+    default = "test" if kind in ("test", "predict") else "eval"
+    step = st.last_train_step
+    out = []
+    repeated = 0
+    st.entry += 1
+    for k, v in vals:
+        split, metric = tidy.canonical(k, default)
+        if split == "train":
+            split = default
+        if split == "eval" and st.last_eval_step == step and k in st.last_eval_names:
+            repeated += 1
+            continue
+        out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
+                          line=st.block_line, group=st.entry, run=st.run))
+    if repeated:
+        ctx.note(f"the ***** {kind} metrics ***** block repeats (rounded) {repeated} value(s) of the "
+                 "eval dict logged at the same step: kept the dict's values")
+    return out
+
+
+def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
+    st = _State()
+    for line in source:
+        if not line:
+            if st.block is not None:
+                yield from _block_records(st, ctx)
+            continue
+        if st.block is not None:
+            m = _BLOCK_ROW_RE.match(line)
+            if m is not None:
+                st.block_rows.append((m.group(1), m.group(2)))
+                continue
+            yield from _block_records(st, ctx)
+        start = line.find("{")
+        if start < 0 or "'" not in line:
+            first = line[0]
+            if first == "*" and line.startswith("*****"):
+                m = _BLOCK_RE.match(line)
+                if m is not None:
+                    st.block = "eval" if m.group(1) == "validation" else m.group(1)
+                    st.block_line = getattr(ctx, "lineno", 0)
+                    continue
+                if "Running training" in line:
+                    st.banner = True
+                continue
+            if "=" in line or ":" in line:
+                if any(h in line for h in _HP_HINTS):
+                    read_hparams(line, ctx)
+                elif "Continuing training" in line:
+                    m = _CONTINUE_RE.search(line)
+                    if m is not None:
+                        st.banner = False
+                        st.train_count = int(int(m.group(1)) / _logging_steps(ctx))
+                        st.last_train_step = float(m.group(1))
+            continue
+        while start >= 0:
+            if line.startswith("{'", start) or line.startswith('{"', start):
+                pairs, end = dict_pairs(line, start)
+                if pairs is CALL:
+                    if not _assigned(line, start):
+                        ctx.skip(getattr(ctx, "lineno", None),
+                                 "a dict that contains a call (not read: lossctl never evaluates log text)")
+                    start = line.find("{", max(end, start + 1))
+                    continue
+                if pairs is None:
+                    if "loss" in line[start:start + 200] and not _assigned(line, start):
+                        ctx.skip(getattr(ctx, "lineno", None), "an incomplete or malformed dict")
+                    start = line.find("{", start + 1)
+                    continue
+                if is_metric_dict(pairs) and not _assigned(line, start):
+                    yield from _entry_records(pairs, st, ctx)
+                elif any(h in line for h in _HP_HINTS):
+                    read_hparams(line, ctx)
+                start = line.find("{", end)
+            else:
+                start = line.find("{", start + 1)
+        if "logging_steps" in line or "Total optimization" in line:
+            read_hparams(line, ctx)
+    if st.block is not None:
+        yield from _block_records(st, ctx)
