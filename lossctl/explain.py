@@ -341,7 +341,7 @@ def _bce_d(a, b, k, opts, shape):
     w = _elem_weight(opts, "weight", shape, k)
     clamp = a <= 0 or a >= 1 or min(a, 1 - a) < math.exp(L.BCE_LOG_CLAMP)
     note = " (log clamped at -100, like PyTorch)" if clamp else ""
-    return (f"{fin(w)}·" if w is not None else "") + expr + note
+    return expr + note + (f" × weight {fin(w)}" if w is not None else "")
 
 
 def _bce_logits_d(a, b, k, opts, shape):
@@ -349,11 +349,13 @@ def _bce_logits_d(a, b, k, opts, shape):
     w = _elem_weight(opts, "weight", shape, k)
     ls = float(L.log_sigmoid(np.float64(a)))
     if pw is None:
-        expr = f"(1 - y)·x - log σ(x) = {fin(1 - b)}·{fpar(a)} - {fpar2(ls)}"
+        head, vals = "(1 - y)·x - log σ(x)", f"{fin(1 - b)}·{fpar(a)} - {fpar2(ls)}"
     else:
-        expr = (f"(1 - y)·x - (1 + (pw - 1)·y)·log σ(x) = {fin(1 - b)}·{fpar(a)} - "
-                f"{fin(1 + (pw - 1) * b)}·{fpar2(ls)}")
-    return (f"{fin(w)}·[{expr}]" if w is not None else expr)
+        head = "(1 - y)·x - (1 + (pw - 1)·y)·log σ(x)"
+        vals = f"{fin(1 - b)}·{fpar(a)} - {fin(1 + (pw - 1) * b)}·{fpar2(ls)}"
+    if w is not None:
+        vals = f"({vals}) × weight {fin(w)}"
+    return f"{head} = {vals}"
 
 
 def _focal_d(a, b, k, opts, shape):
@@ -373,7 +375,7 @@ def _kl_d(a, b, k, opts, shape):
     if opts.get("log_target", False):
         return f"exp(y)·(y - x) = exp({fin(b)})·({fin(b)} - {fpar(a)})"
     if b == 0:
-        return "y = 0: 0·log 0 = 0"
+        return "y = 0: y·(log y - x) is taken as 0"
     return f"y·(log y - x) = {fin(b)}·(log({fin(b)}) - {fpar(a)})"
 
 
