@@ -88,9 +88,9 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         pending.clear()
 
     for lineno, line in numbered(source, ctx):
-        if ("loss" not in line and "step" not in line and "accuracy" not in line
-                and not line[:1].isdigit()):
-            continue
+        if "loss" not in line and "step" not in line and "accuracy" not in line:
+            if not (line[:1].isdigit() and (" train " in line or " val " in line or " hella " in line)):
+                continue
         m = _ITER.match(line)
         if m is not None:
             has_iter = True

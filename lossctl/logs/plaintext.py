@@ -1,20 +1,320 @@
-"""generic 'epoch/step ... loss ...' text lines (stub, being written)."""
+"""Plain-text training logs: the generic fallback for hand-written ``print``/``logging`` lines.
+
+::
+
+    Epoch 1: Loss = 2.5
+    Epoch [1/50], Train Loss: 1.9463, Train Acc: 20.34%, Val Loss: 1.9097, Val Acc: 17.37%
+    Epoch 0 |   Train Loss: 11.2338 | Token Acc: 0.0490 |   Val Loss: 10.9681 | Token Acc: 0.0660
+    epoch 3 | loss 0.5
+    Step 100/1000 - loss: 2.3
+    训练次数：100, Loss：1.98
+    Training Epoch: 1, Loss: 0.2149.
+    Validating Epoch: 1, accuracy: 0.9444, Pk: 0.3352
+    100 2.345                      (bare "<step> <loss>" pairs, 3 or more in a row)
+
+Rules:
+
+- A line is read when it has a ``label: value`` / ``label = value`` / ``label value``
+  pair whose label names a loss or an accuracy (``loss``, ``acc``, ``ppl``, 损失,
+  准确率, ...). Then every pair of the line is kept except timing/throughput/config
+  ones (time, eta, speed, memory, ``loss_scale``, ``loss_weight``, ...). Lines that
+  are dicts, JSON, ``Namespace(...)`` or ``name ...... value`` argument dumps are not
+  read (other formats own them). Full-width colons and commas work.
+- Split: a split word in the label (``Train Loss``, ``Val Acc``, 验证损失) sets it and
+  it carries on to the next labels of the line (``Val Loss: .. | Token Acc: ..`` is an
+  eval accuracy); otherwise a split word before the first pair (``Validating Epoch:``,
+  ``Testing ...``) gives the line's split; else train.
+- ``Epoch N`` / ``Epoch [N/M]`` / 第N轮 is the epoch; ``step``/``iter``/``iteration``/
+  ``batch`` N (also 训练次数/步数/迭代) is the step.
+- Step when a line has only an epoch: if each epoch has one train loss line, step =
+  epoch; if an epoch has several (``Epoch 1 - Batch loss: ..`` per batch), step = the
+  count of train loss lines so far, restarted when the epoch number goes back. In
+  that case an epoch-level train loss (``Average Train Loss``, ``Epoch loss``) is
+  kept as metric ``epoch_loss`` at the step of the batch line before it; otherwise it
+  is the loss. Lines with neither keep step None (numbered by post-processing).
+- ``%`` after a value is dropped, the number kept as printed (``20.34%`` -> 20.34);
+  a trailing ``.`` ends a sentence, not a number.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
+from lossctl.logs._textutil import NUM, SPLIT_WORDS, canonical, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
-NAME = 'plaintext'
-DESCRIPTION = "generic 'epoch/step ... loss ...' text lines"
-EXAMPLE = 'Epoch [1/50], Train Loss: 1.94, Val Loss: 1.90'
+NAME = "plaintext"
+DESCRIPTION = "generic text lines: 'Epoch [1/50], Train Loss: 1.94, Val Loss: 1.90', 'step 100 loss 2.3'"
+EXAMPLE = "Epoch [1/50], Train Loss: 1.9463, Train Acc: 20.34%, Val Loss: 1.9097, Val Acc: 17.37%"
 KIND = "lines"
+
+_CONFIG = re.compile(r"""\{\s*['"]|=\s*dict\(|Namespace\(|\.{4,}|^\s*[-\w]+\s*=\s*\[""")
+
+_EPOCH = re.compile(
+    r"(?:\b(?:epoch|Epoch|EPOCH)\b\s*[:=：]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
+    r"|第\s*(\d+)\s*(?:轮|个?\s*epoch|次迭代)|轮次?\s*[:：]\s*(\d+))"
+)
+_STEP = re.compile(
+    r"(?:\b(?:global[_ ]step|step|Step|STEP|iteration|Iteration|iter|Iter|batch|Batch|it)\b"
+    r"\s*[:=：#]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
+    r"|(?:训练次数|步数|迭代次数|迭代|步)\s*[:=：]?\s*(\d+))"
+)
+_SEG_SPLIT = re.compile(r"\s*(?:[,;|\t，；]|\s-\s|\s{2,}|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff]))\s*")
+_PAIR = re.compile(
+    r"^(?P<label>[A-Za-z\u4e00-\u9fff][\w@/\-. \u4e00-\u9fff]*?)\s*(?:[:=：]\s*|\s+)"
+    r"(?P<val>" + NUM + r")(?P<pct>%)?(?:\.(?!\d))?(?:\s*[A-Za-z%/]*)?\s*\.?$"
+)
+_BARE = re.compile(r"^\s*(\d+)[\s,;:\t]+(" + NUM + r")\s*$")
+_LEAD_SPLIT = re.compile(
+    r"\b(train(?:ing)?|val(?:id(?:ation)?)?|validating|eval(?:uation|uating)?|dev|test(?:ing)?)\b"
+    r"|(训练|验证|测试)",
+    re.I,
+)
+# a line that starts a new training process in the same file
+_BANNER = re.compile(
+    r"(?i)\b(?:running with config|start(?:ing)? training|training start(?:s|ed)?|"
+    r"begin(?:ning)? training|resum(?:e|ing) training)\b|开始训练"
+)
+_CORE = re.compile(r"loss|acc|ppl|perplexity|损失|准确|精度", re.I)
+_DROP_WORDS = {
+    "time", "eta", "elapsed", "speed", "memory", "mem", "data", "throughput", "samples",
+    "tokens", "dt", "tok/sec", "it/s", "s/it", "seed", "workers", "gpu", "bs",
+    "batch_size", "batchsize", "duration", "secs", "seconds", "sec", "ms", "iters", "eta_s",
+}
+_DROP_PARTS = ("scale", "weight", "type", "_fn", "function", "coef", "ratio_", "size", "time")
+_AGGREGATE = {"avg", "average", "mean", "epoch", "total", "overall", "running"}
+_BATCHY = {"batch", "step", "iter", "current", "minibatch"}
+_ZH = {"损失": "loss", "准确率": "accuracy", "正确率": "accuracy", "准确度": "accuracy",
+       "精度": "accuracy", "学习率": "learning_rate"}
+_ZH_SPLIT = {"训练": "train", "验证": "eval", "测试": "test"}
 
 
 def detect(sample: str) -> float:
+    labelled = len(re.findall(
+        r"(?i)(?:^|[\s,|\-\[(])(?:train(?:ing)?\s*|val(?:id(?:ation)?)?\s*|test\s*|batch\s*|avg\s*|average\s*)?"
+        r"loss\s*[:=：]?\s*" + NUM + r"|损失\s*[:：=]\s*" + NUM,
+        sample,
+    ))
+    if labelled >= 3:
+        return 0.45
+    if labelled:
+        return 0.3
+    lines = [ln for ln in sample.splitlines() if ln.strip()]
+    if len(lines) >= 5:
+        bare = sum(1 for ln in lines if _BARE.match(ln))
+        if bare >= 0.8 * len(lines):
+            return 0.4
     return 0.0
 
 
-def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
-    return iter(())
+def _label_meaning(label: str) -> tuple[str | None, str | None, bool, bool]:
+    """(split or None, metric or None when not kept, aggregate?, core?) of a pair label."""
+    raw = " ".join(label.split())
+    split = None
+    for zh, sp in _ZH_SPLIT.items():
+        if raw.startswith(zh):
+            split, raw = sp, raw[len(zh):].strip()
+            break
+    if raw in _ZH:
+        return split, _ZH[raw], False, raw != "学习率"
+    words = re.split(r"[\s_]+", raw.lower())
+    kept = []
+    aggregate = False
+    for w in words:
+        if w in SPLIT_WORDS and split is None:
+            split = SPLIT_WORDS[w]
+        elif w in _AGGREGATE:
+            aggregate = True
+        elif w in _BATCHY:
+            continue
+        else:
+            kept.append(w)
+    if not kept:
+        return split, None, aggregate, False
+    name = "_".join(kept)
+    if name in _DROP_WORDS or any(p in name for p in _DROP_PARTS):
+        return split, None, aggregate, False
+    metric = canonical(name, "train")[1]
+    core = _CORE.search(name) is not None
+    return split, metric, aggregate, core
+
+
+# numbers as the template cache sees them: not inside a word ("F1", "Acc@1", "BLEU-1")
+_TNUM = re.compile(
+    r"(?<![\w@.\-])([-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
+    r"|[-+]?(?:nan|NaN|NAN|inf|Inf|INF|Infinity|infinity)(?!\w))"
+)
+_MARK = 1_000_000  # the k-th number of a line is analysed as the integer _MARK + k
+_CACHE_MAX = 4096
+
+# (epoch index, step index, line pairs): indices point into the line's numbers
+Analysis = tuple  # (int | None, int | None, list[tuple[str, str, str, bool, bool, int]])
+
+
+def _analyze(marked: str) -> Analysis | None:
+    """What a line means, computed on the line with its k-th number replaced by
+    ``_MARK + k``: (epoch index, step index, [(label, split, metric, fine, aggregate,
+    value index)]), or None when the line holds no loss/accuracy pair."""
+    epoch_i = step_i = None
+    rest = marked
+    em = _EPOCH.search(rest)
+    if em is not None:
+        g = next(g for g in (em.group(1), em.group(3), em.group(4)) if g is not None)
+        epoch_i = int(g) - _MARK
+        rest = rest[: em.start()] + " , " + rest[em.end():]
+    sm = _STEP.search(rest)
+    if sm is not None:
+        step_i = int(sm.group(1) if sm.group(1) is not None else sm.group(3)) - _MARK
+        rest = rest[: sm.start()] + " , " + rest[sm.end():]
+    pairs = []
+    first_pair_at = None
+    pos = 0
+    for seg in _SEG_SPLIT.split(rest):
+        seg = seg.strip(" -:：")
+        idx = rest.find(seg, pos) if seg else -1
+        if idx >= 0:
+            pos = idx + len(seg)
+        pm = _PAIR.match(seg) if seg else None
+        if pm is None:
+            continue
+        value = to_float(pm.group("val"))
+        if value is None or value != value or value < _MARK or value != int(value):
+            continue  # not one of the marked numbers
+        value_i = int(value) - _MARK
+        meaning = _label_meaning(pm.group("label"))
+        if meaning[1] is None:
+            continue
+        if first_pair_at is None:
+            first_pair_at = idx
+        pairs.append((pm.group("label").strip(), value_i, meaning))
+    if not any(m[3] for _, _, m in pairs):
+        return None
+    line_split = None
+    lm = _LEAD_SPLIT.search(rest[: first_pair_at or 0])
+    if lm is not None:
+        word = (lm.group(1) or "").lower()
+        line_split = _ZH_SPLIT.get(lm.group(2) or "") or SPLIT_WORDS.get(word)
+        if word.startswith("valid"):
+            line_split = "eval"
+    cur = line_split or "train"
+    out = []
+    for label, value_i, (split, metric, aggregate, _core) in pairs:
+        if split is not None:
+            cur = split
+        fine = cur == "train" and metric == "loss" and not aggregate
+        out.append((label, cur, metric, fine, aggregate, value_i))
+    return (epoch_i, step_i, out)
+
+
+def _is_candidate(line: str) -> bool:
+    low = line.lower()
+    return ("loss" in low or "acc" in low or "ppl" in low or "perplexity" in low
+            or "损失" in line or "准确" in line or "精度" in line)
+
+
+def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
+    mode: str | None = None  # epoch-only lines: None (undecided) | "epoch" | "batch"
+    held: list[tuple[Record, float, bool, bool]] = []  # undecided: (record, epoch, fine, aggregate)
+    first: tuple[int, float] | None = None  # (banner count, epoch) of the first train loss
+    banners = 0
+    counter = 0.0
+    last_epoch: float | None = None
+    last_run: int | None = None
+    has_fine = False
+    bare: list[Record] = []
+    bare_on = False
+    cache: dict[str, Analysis | None] = {}
+
+    def place(rec: Record, epoch: float, fine: bool, aggregate: bool) -> Record:
+        nonlocal counter, last_epoch, has_fine, last_run
+        if mode == "epoch":
+            rec.step = epoch
+        else:
+            if (last_epoch is not None and epoch < last_epoch) or rec.run != last_run:
+                counter = 0.0
+            if fine:
+                counter += 1
+                has_fine = True
+            if aggregate and rec.split == "train" and rec.metric == "loss" and has_fine:
+                rec.metric = "epoch_loss"
+            rec.step = counter
+        last_epoch = epoch
+        last_run = rec.run
+        return rec
+
+    def release() -> Iterator[Record]:
+        for rec, epoch, fine, aggregate in held:
+            yield place(rec, epoch, fine, aggregate)
+        held.clear()
+
+    for lineno, line in numbered(source, ctx):
+        if not _is_candidate(line):
+            if ("rain" in line or "RAIN" in line or "onfig" in line or "训练" in line) and _BANNER.search(line):
+                banners += 1
+                continue
+            c0 = line[:1]
+            b = _BARE.match(line) if (c0.isdigit() or c0 == " ") and len(line) < 64 else None
+            if b is not None:
+                rec = Record(float(b.group(1)), "train", "loss", to_float(b.group(2)), "loss",
+                             line=lineno, group=lineno)
+                if bare_on:
+                    yield rec
+                else:
+                    bare.append(rec)
+                    if len(bare) >= 3:
+                        bare_on = True
+                        yield from bare
+                        bare.clear()
+            elif bare and line.strip():
+                bare.clear()
+                bare_on = False
+            elif bare_on and line.strip():
+                bare_on = False
+            continue
+        if ("{" in line or "...." in line or "(" in line or "[" in line) and _CONFIG.search(line):
+            continue
+        pieces = _TNUM.split(line)  # text, number, text, number, ..., text
+        tokens = pieces[1::2]
+        texts = pieces[0::2]
+        template = "\x00".join(texts)
+        analysis = cache.get(template, False)
+        if analysis is False:
+            marked = texts[0] + "".join(str(_MARK + k) + part for k, part in enumerate(texts[1:]))
+            analysis = _analyze(marked)
+            if len(cache) < _CACHE_MAX:
+                cache[template] = analysis
+        if analysis is None:
+            continue
+        epoch_i, step_i, pairs = analysis
+        epoch = to_float(tokens[epoch_i]) if epoch_i is not None else None
+        step = to_float(tokens[step_i]) if step_i is not None else None
+        run = banners or None
+        recs: list[tuple[Record, bool, bool]] = []
+        for label, split, metric, fine, aggregate, value_i in pairs:
+            value = to_float(tokens[value_i])
+            if value is None:
+                continue
+            recs.append((Record(step, split, metric, value, label, epoch=epoch, line=lineno,
+                                group=lineno, run=run), fine, aggregate))
+        if step is not None or epoch is None:
+            yield from (r for r, _, _ in recs)
+            continue
+        # epoch-only line
+        if mode is None:
+            if any(f for _, f, _ in recs):
+                if first is None:
+                    first = (banners, epoch)
+                elif first == (banners, epoch):
+                    mode = "batch"
+                else:
+                    mode = "epoch"
+            if mode is None:
+                held.extend((r, epoch, f, agg) for r, f, agg in recs)
+                continue
+            yield from release()
+        for r, f, agg in recs:
+            yield place(r, epoch, f, agg)
+    if mode is None:
+        mode = "epoch"
+    yield from release()
