@@ -49,6 +49,8 @@ from lossctl.errors import InputError, UsageError
 
 # Rows of --probs input whose sum is further than this from 1 get a warning.
 ROWSUM_TOL = 1e-3
+# lm log-probabilities above this are an error (a rounding error like log(1 + 2e-16) is not).
+LOGPROB_TOL = 1e-12
 # PyTorch's binary_cross_entropy clamps each log term at this value.
 BCE_LOG_CLAMP = -100.0
 LOG2 = math.log(2.0)
@@ -771,7 +773,7 @@ def _lm(x, y, opts) -> Parts:
                                key="input", hint="drop --probs if these are log-probabilities")
                 values = -np.log(x)
             else:
-                bad = x > 0
+                bad = x > LOGPROB_TOL
                 if bad.any():
                     j = int(np.flatnonzero(bad)[0])
                     raise _err(

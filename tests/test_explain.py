@@ -141,3 +141,35 @@ def test_lm_two_sequences_say_which_mean_is_printed():
 def test_formats():
     assert f2(0.5108256) == "0.51" and f2(100.0) == "100" and f2(4.2e-18) == "4.2e-18"
     assert f4(0.02900003978) == "0.0290" and f4(float("nan")) == "nan" and f4(float("inf")) == "inf"
+
+
+# ------------------------------------------------------------ any valid case of any loss
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_losses_properties import make_case  # noqa: E402
+
+
+@pytest.mark.parametrize("name", L.names())
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_explanation_agrees_with_the_computed_loss(name, reduction, data):
+    x, y, g, extra = make_case(name, data)
+    spec = L.get(name)
+    opts = L.validate_options(spec, {**g, "reduction": reduction})
+    opts.update(extra, _row0=40)
+    parts = spec.fn(x, y, opts)
+    lines = explain(spec, x, y, opts, reduction, parts, max_rows=2)
+    value = L.reduce(parts, reduction)
+    if reduction == "none":
+        flat = np.asarray(value).reshape(-1)
+        assert any(ln.startswith(f"loss (none) = [{f4(flat[0])}") for ln in lines)
+    else:
+        assert f"loss ({reduction}) = {f4(value)}" in lines
+    first = "token 40" if name == "lm" else "row 40"
+    steps = [ln for ln in lines if ln.startswith(first)]
+    assert steps, lines  # rows are numbered from _row0
+    flat = np.asarray(parts.values, dtype=float).reshape(-1)
+    assert steps[0].endswith((f"= {f2(flat[0])}", f"= {f4(flat[0])}", "not counted)", "not counted in the mean)"))
+    assert sum(1 for ln in lines if ln.startswith(("row ", "token "))) == min(2, flat.size)
