@@ -68,6 +68,55 @@ def check_format(fmt: str) -> str:
 # ============================================================== parse
 # (owned by the parse work: keep edits inside this section)
 
+_PARSE_HELP = """Parse a training log into tidy records: run, step, epoch, split, metric, value.
+
+The log format is detected from the content (Hugging Face Trainer console or trainer_state.json, LLaMA-Factory / any JSONL, Lightning / Keras / YOLO CSV, Detectron2, MMDetection, TensorBoard event files, Megatron, Keras console, nanoGPT, fairseq, timm, ... see --list-formats) or forced with --log-format. FILE may be gzipped; '-' reads stdin. stderr says which format was read, how many lines were skipped and any duplicated steps.
+
+--format table (the default) prints a summary per series (points, first, last, min and its step, NaN count); csv, tsv, json and ndjson print every record (json: one list, so the skipped-line count is on stderr only). --wide prints one row per step with a column per split/metric (train/loss, eval/loss, ...).
+
+\b
+Examples:
+  lossctl parse train.log
+  lossctl parse trainer_state.json --format csv --metric loss
+  lossctl parse metrics.csv --wide --format csv
+  lossctl parse run.log.gz --split eval --format ndjson
+  tail -f train.log | lossctl parse - --format csv
+  lossctl parse train.log --follow --format csv --metric loss
+  lossctl parse --list-formats
+"""
+
+
+def _split_list(value: Optional[str]) -> Optional[list]:
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@app.command("parse", help=_PARSE_HELP, no_args_is_help=True)
+def parse_cmd(
+    file: Optional[str] = typer.Argument(None, metavar="[FILE|-]", help="The log file, or - for stdin."),
+    log_format: Optional[str] = typer.Option(None, "--log-format", "-l", metavar="NAME", help="Force the log format (see --list-formats)."),
+    list_formats: bool = typer.Option(False, "--list-formats", help="List the log formats with an example line each, then exit."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | csv | tsv | json | ndjson."),
+    wide: bool = typer.Option(False, "--wide", help="One row per step, a column per split/metric."),
+    metric: Optional[str] = typer.Option(None, "--metric", "-m", help="Only these metrics (canonical or original names, comma-separated), e.g. loss or loss,grad_norm."),
+    split: Optional[str] = typer.Option(None, "--split", "-s", help="Only these splits: train, eval, test (comma-separated)."),
+    run: Optional[int] = typer.Option(None, "--run", min=1, help="Only run N (a step counter that restarts starts a new run)."),
+    follow: bool = typer.Option(False, "--follow", "-F", help="Keep reading as the file grows (like tail -f); Ctrl-C stops."),
+) -> None:
+    fmt = check_format(fmt)
+    from lossctl.logs import cli_parse
+
+    if list_formats:
+        cli_parse.print_formats(fmt)
+        return
+    if file is None:
+        raise errors.UsageError("which log? give a FILE, or - for stdin", hint="run 'lossctl parse --help' for examples")
+    cli_parse.run_parse(
+        file, log_format=log_format, fmt=fmt, wide=wide, metrics=_split_list(metric),
+        splits=_split_list(split), run=run, follow=follow,
+    )
+
 
 # ============================================================== plot
 # (owned by the charts work: keep edits inside this section)

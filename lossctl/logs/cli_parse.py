@@ -1,0 +1,208 @@
+"""What ``lossctl parse`` does once its options are read (kept out of cli.py so the
+command stays a few lines and ``lossctl --help`` imports none of this)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Iterable, Iterator
+
+from lossctl import errors
+from lossctl import output as out_mod
+from lossctl.logs import export
+from lossctl.logs.base import SPLITS, Record
+
+
+def _table(title, columns, rows, fold=()) -> None:
+    """A plain aligned table (names left, numbers right), never truncated: lines may
+    be longer than the terminal rather than lose a column."""
+    cells = [[c if isinstance(c, str) else out_mod.format_number(c, 4) for c in row] for row in rows]
+    numeric = [bool(rows) and all(not isinstance(r[i], str) for r in rows) for i in range(len(columns))]
+    widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
+
+    def line(vals) -> str:
+        parts = [v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(vals, widths))]
+        return "  ".join(parts).rstrip()
+
+    color = out_mod.color_enabled(sys.stdout)
+    w = sys.stdout.write
+    if title:
+        w(title + "\n")
+    head = line(columns)
+    w((f"\x1b[1m{head}\x1b[0m" if color else head) + "\n")
+    w("  ".join("-" * x for x in widths) + "\n")
+    for r in cells:
+        w(line(r) + "\n")
+
+
+def print_formats(fmt: str) -> None:
+    from lossctl.logs import list_formats
+
+    rows = list_formats()
+    if fmt == "table":
+        for r in rows:
+            sys.stdout.write(f"{r['name']}\n    {r['description']}\n    example: {r['example']}\n")
+    else:
+        out_mod.write_rows(rows, ["name", "description", "example", "kind"], fmt)
+
+
+def _check_splits(splits: list[str] | None) -> list[str] | None:
+    if not splits:
+        return None
+    from lossctl.logs.tidy import _SPLIT_WORDS
+
+    res = []
+    for s in splits:
+        canon = _SPLIT_WORDS.get(s.lower())
+        if canon is None:
+            raise errors.UsageError(f"unknown --split {s!r}", hint="choose among: " + ", ".join(SPLITS))
+        res.append(canon)
+    return res
+
+
+def _report(stream, n_out: int | None = None) -> None:
+    ctx = stream.ctx
+    if ctx.skipped:
+        first = ctx.skipped_examples[0] if ctx.skipped_examples else None
+        ex = f" (first: line {first[0]}: {first[1]})" if first and first[0] else (f" ({first[1]})" if first else "")
+        out_mod.note(f"skipped {ctx.skipped} line(s) that could not be read{ex}")
+    for n in ctx.notes:
+        out_mod.note(n)
+
+
+class _Seen:
+    """Remember which series went by (for the 'nothing matched' message)."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, None] = {}
+
+    def watch(self, records: Iterable[Record]) -> Iterator[Record]:
+        series = self.series
+        for r in records:
+            key = f"{r.split}/{r.metric}"
+            if key not in series and len(series) < 100:
+                series[key] = None
+            yield r
+
+
+def _no_match(seen: _Seen, metrics, splits, run) -> errors.InputError:
+    what = []
+    if metrics:
+        what.append("--metric " + ",".join(metrics))
+    if splits:
+        what.append("--split " + ",".join(splits))
+    if run is not None:
+        what.append(f"--run {run}")
+    have = ", ".join(list(seen.series)[:30]) or "nothing"
+    return errors.InputError(f"no records match {' '.join(what)}; this log has: {have}",
+                             hint="metric names are canonical (loss, learning_rate, grad_norm, ...) or as in the log")
+
+
+def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metrics: list[str] | None,
+              splits: list[str] | None, run: int | None, follow: bool) -> None:
+    splits = _check_splits(splits)
+    if file == "-" and out_mod.is_tty(sys.stdin):
+        raise errors.UsageError("stdin is a terminal: pipe a log into lossctl parse -, or give a FILE")
+    if follow:
+        return _run_follow(file, log_format=log_format, fmt=fmt, metrics=metrics, splits=splits, run=run)
+    if wide:
+        return _run_wide(file, log_format=log_format, fmt=fmt, metrics=metrics, splits=splits, run=run)
+
+    from lossctl.logs import fastpath, iter_records, summarize
+
+    stream = iter_records(file, log_format=log_format, run=run)
+    out_mod.note(f"{stream.source}: read as {stream.format}")
+    if fmt in ("csv", "tsv") and fastpath.applies(stream, run=run):
+        n = fastpath.write_csv(stream, sys.stdout, sep="," if fmt == "csv" else "\t",
+                               metrics=metrics, splits=splits)
+        _report(stream)
+        if n == 0 and (metrics or splits):
+            raise errors.InputError(
+                "no records match " + " ".join(
+                    x for x in ((f"--metric {','.join(metrics)}" if metrics else ""),
+                                (f"--split {','.join(splits)}" if splits else "")) if x),
+                hint="run without filters to see the metrics in this log")
+        return
+    seen = _Seen()
+    records = export.filter_records(seen.watch(stream), metrics, splits)
+    first = next(records, None)
+    if first is None:
+        _report(stream)
+        if metrics or splits or run is not None:
+            raise _no_match(seen, metrics, splits, run)
+        raise errors.InputError(f"no records found in {stream.source}")
+    import itertools
+
+    records = itertools.chain([first], records)
+    if fmt == "table":
+        rows = summarize(records)
+        _report(stream)
+        cols = list(export.SUMMARY_COLUMNS)
+        title = f"{stream.source} ({stream.format})"
+        if len({r["run"] for r in rows}) == 1:
+            cols.remove("run")
+        _table(title, [_HEAD.get(c, c) for c in cols], [[r[c] for c in cols] for r in rows], fold=("metric",))
+        return
+    export.write_long(records, fmt, sys.stdout)
+    _report(stream)
+
+
+_HEAD = {"min_step": "at step", "nan": "NaN"}
+
+
+def _run_wide(file, *, log_format, fmt, metrics, splits, run) -> None:
+    from lossctl.logs import parse_log
+
+    df = parse_log(file, log_format=log_format, run=run)
+    out_mod.note(f"{df.attrs['source']}: read as {df.attrs['format']}")
+    if splits:
+        df = df[df["split"].isin(splits)]
+    if metrics:
+        df = df[df["metric"].isin(metrics) | df["name"].isin(metrics)]
+    if not len(df):
+        raise errors.InputError("no records match the filters", hint="run without --metric/--split to see what the log has")
+    cols, rows = export.wide_rows(df)
+    for n in df.attrs.get("notes", []):
+        out_mod.note(n)
+    if fmt == "table":
+        _table(None, cols, [[r.get(c) for c in cols] for r in rows])
+    else:
+        export.write_wide(cols, rows, fmt, sys.stdout)
+
+
+def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
+    from lossctl.logs import RecordStream, follow, reader
+
+    if fmt == "table":
+        fmt = "csv"
+        out_mod.note("--follow prints records as they come: using --format csv")
+    if file == "-":
+        stream = RecordStream(file, log_format=log_format, run=run, window=0, require_loss=False)
+        out_mod.note(f"{stream.source}: read as {stream.format}")
+        records = export.filter_records(stream, metrics, splits)
+        export.write_long(records, fmt, sys.stdout, flush_every=1)
+        return
+    from lossctl.logs import get_format, detect_format
+    from lossctl.logs.base import ParseContext
+
+    import time
+    from pathlib import Path
+
+    path = Path(file)
+    if log_format:
+        module = get_format(log_format)
+    else:
+        # wait for enough of the log to recognise its format
+        module = None
+        while module is None:
+            if path.exists() and path.stat().st_size > 0:
+                name, _ = detect_format(reader.sample_text(reader.open_source(path)))
+                if name is not None:
+                    module = get_format(name)
+                    break
+            time.sleep(0.5)
+    out_mod.note(f"{file}: read as {module.NAME} (following; Ctrl-C stops)")
+    ctx = ParseContext(source=str(file))
+    recs = follow.follow_records(path, module, ctx, on_reset=lambda what: out_mod.note(f"{file} was {what}: reading from the start"))
+    if run is not None:
+        recs = (r for r in recs if r.run == run)
+    export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)

@@ -1,0 +1,179 @@
+"""Writing parsed records: long CSV/TSV/JSON/NDJSON, the per-series summary, wide rows.
+
+Only the standard library is used on the streaming paths (no pandas): records are
+written as they come, so ``lossctl parse huge.log --format csv`` keeps memory bounded.
+
+Number formatting (the same in every output): steps as integers when whole,
+floats with Python's shortest round-trip ``repr`` (``2.157``, ``4.8e-05``), NaN as
+``nan`` and ±inf as ``inf``/``-inf`` in CSV/TSV; ``null`` for NaN/inf in JSON (JSON
+has no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import IO, Any, Iterable, Iterator
+
+from lossctl.logs.base import Record
+from lossctl.logs.tidy import step_value
+
+LONG_COLUMNS = ("run", "step", "epoch", "split", "metric", "value")
+
+
+def fmt_float(v: float | None) -> str:
+    if v is None:
+        return ""
+    if v != v:
+        return "nan"
+    return repr(v) if not isinstance(v, int) else str(v)
+
+
+def fmt_step(v: float | None) -> str:
+    if v is None:
+        return ""
+    if v == v and v not in (math.inf, -math.inf) and v == int(v):
+        return str(int(v))
+    return fmt_float(v)
+
+
+def _quote(s: str, sep: str) -> str:
+    if sep in s or '"' in s or "\n" in s or "\r" in s:
+        return '"' + s.replace('"', '""') + '"'
+    return s
+
+
+def write_long_delimited(records: Iterable[Record], out: IO[str], sep: str = ",",
+                         flush_every: int = 0) -> int:
+    """Long records as CSV/TSV; returns the number of rows written."""
+    out.write(sep.join(LONG_COLUMNS) + "\n")
+    n = 0
+    buf: list[str] = []
+    names: dict[tuple[str, str], str] = {}
+    for r in records:
+        key = (r.split, r.metric)
+        mid = names.get(key)
+        if mid is None:
+            mid = names[key] = f"{_quote(r.split, sep)}{sep}{_quote(r.metric, sep)}"
+        buf.append(f"{r.run}{sep}{fmt_step(r.step)}{sep}{fmt_float(r.epoch)}{sep}{mid}{sep}{fmt_float(r.value)}\n")
+        n += 1
+        if len(buf) >= 4096 or flush_every:
+            out.write("".join(buf))
+            buf.clear()
+            if flush_every:
+                out.flush()
+    if buf:
+        out.write("".join(buf))
+    return n
+
+
+def _json_num(v: float | None):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    return v
+
+
+def record_obj(r: Record) -> dict[str, Any]:
+    return {"run": r.run, "step": step_value(r.step) if r.step is None or math.isfinite(r.step) else None,
+            "epoch": _json_num(r.epoch), "split": r.split, "metric": r.metric, "value": _json_num(r.value)}
+
+
+def write_long_ndjson(records: Iterable[Record], out: IO[str], flush_every: int = 0) -> int:
+    n = 0
+    for r in records:
+        out.write(json.dumps(record_obj(r), ensure_ascii=False))
+        out.write("\n")
+        n += 1
+        if flush_every:
+            out.flush()
+    return n
+
+
+def write_long_json(records: Iterable[Record], out: IO[str]) -> int:
+    """A JSON list of objects, written incrementally (memory stays bounded)."""
+    n = 0
+    out.write("[")
+    for r in records:
+        out.write(",\n  " if n else "\n  ")
+        out.write(json.dumps(record_obj(r), ensure_ascii=False))
+        n += 1
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def write_long(records: Iterable[Record], fmt: str, out: IO[str], flush_every: int = 0) -> int:
+    if fmt == "csv":
+        return write_long_delimited(records, out, ",", flush_every)
+    if fmt == "tsv":
+        return write_long_delimited(records, out, "\t", flush_every)
+    if fmt == "ndjson":
+        return write_long_ndjson(records, out, flush_every)
+    if fmt == "json":
+        return write_long_json(records, out)
+    raise ValueError(fmt)
+
+
+def filter_records(records: Iterable[Record], metrics: list[str] | None, splits: list[str] | None) -> Iterator[Record]:
+    """Keep records whose canonical metric or original name is in ``metrics`` and split in ``splits``."""
+    if not metrics and not splits:
+        yield from records
+        return
+    mset = set(metrics or ())
+    sset = set(splits or ())
+    for r in records:
+        if sset and r.split not in sset:
+            continue
+        if mset and r.metric not in mset and r.name not in mset:
+            continue
+        yield r
+
+
+SUMMARY_COLUMNS = ("run", "split", "metric", "points", "nan", "first", "last", "min", "min_step")
+
+
+def wide_rows(df) -> tuple[list[str], list[dict[str, Any]]]:
+    """One row per (run, step) with a column per ``split/metric`` (first-seen order)."""
+    if not len(df):
+        return ["run", "step", "epoch"], []
+    df = df.copy()
+    df["series"] = df["split"] + "/" + df["metric"]
+    order = list(dict.fromkeys(df["series"]))
+    pivot = df.pivot_table(index=["run", "step"], columns="series", values="value", aggfunc="last",
+                           dropna=False, sort=True)
+    epochs = df.groupby(["run", "step"], sort=True)["epoch"].max()
+    pivot = pivot.reindex(columns=order)
+    cols = ["run", "step", "epoch"] + order
+    rows = []
+    for (run, step), vals in zip(pivot.index, pivot.itertuples(index=False)):
+        row: dict[str, Any] = {"run": int(run), "step": step_value(float(step)), "epoch": None}
+        e = epochs.get((run, step))
+        row["epoch"] = None if e is None or e != e else float(e)
+        for c, v in zip(order, vals):
+            row[c] = None if v is None else float(v)
+        rows.append(row)
+    return cols, rows
+
+
+def write_wide(cols: list[str], rows: list[dict[str, Any]], fmt: str, out: IO[str]) -> None:
+    if fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        out.write(sep.join(_quote(c, sep) for c in cols) + "\n")
+        for row in rows:
+            cells = []
+            for c in cols:
+                v = row.get(c)
+                if c == "step":
+                    cells.append(fmt_step(v))
+                elif isinstance(v, float):
+                    cells.append(fmt_float(v))
+                else:
+                    cells.append("" if v is None else str(v))
+            out.write(sep.join(cells) + "\n")
+        return
+    safe = [{c: (_json_num(row.get(c)) if isinstance(row.get(c), float) else row.get(c)) for c in cols}
+            for row in rows]
+    if fmt == "ndjson":
+        for obj in safe:
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    else:
+        out.write(json.dumps(safe, ensure_ascii=False, indent=2) + "\n")
