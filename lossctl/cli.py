@@ -64,6 +64,348 @@ def check_format(fmt: str) -> str:
 # ============================================================== compute / losses
 # (owned by the compute work: keep edits inside this section)
 
+_COMPUTE_HELP = """Compute a loss over predictions, with PyTorch's exact semantics.
+
+Predictions come from FILE (JSON, JSONL, CSV, TSV, .npy, .npz, Parquet, or any of them gzipped; '-' reads stdin) or inline with --input/--target (',' between values, ';' between rows). The format is sniffed from the content; stderr says which columns or keys were taken as what.
+
+\b
+Examples:
+  lossctl compute cross-entropy --input 2,1,0.5 --target 0
+  lossctl compute cross-entropy --input '2,1,0.5;0.1,3,0.2' --target 0,1 -r none
+  lossctl compute cross-entropy examples/preds.csv --format json
+  lossctl compute mse preds.csv --input-cols pred --target-col y
+  lossctl compute lm examples/tokens.json
+  lossctl compute --list
+"""
+
+_COMPUTE_LOSS_OPTIONS = (
+    "weight", "ignore-index", "label-smoothing", "probs", "pos-weight", "delta", "beta", "log-target",
+    "log-input", "full", "eps", "gamma", "alpha", "p", "margin", "quantile",
+)
+_OPT = "Loss options (each loss takes some of them; see 'lossctl losses')"
+
+
+def _skip_pydantic_for_plain_params() -> None:
+    """Let plain ``str``/``bool`` parameters skip typer's pydantic coercion (start-up time).
+
+    Typer 0.29 builds a pydantic TypeAdapter for every parameter value it coerces, which
+    imports pydantic (~60 ms, about half of ``import typer, numpy``) on every run, even for
+    ``--debug``/``--version`` flags. For a ``str`` or ``bool`` annotation without a custom
+    parser, file type or range, that coercion returns click's value unchanged, so such
+    parameters get typer's own pass-through instead. Other types (int, float, Path, enums,
+    lists) are untouched. If typer's internals differ (another version), nothing changes.
+    """
+    try:
+        from typer import core as _tcore
+        from typer._coercion import PassThroughRuntimeParam
+    except ImportError:  # pragma: no cover - another typer
+        return
+    base = getattr(_tcore, "_TyperParameter", None)
+    original = getattr(base, "get_runtime_param", None)
+    if original is None or getattr(original, "_lossctl_plain", False):
+        return
+
+    def get_runtime_param(self):
+        if getattr(self, "_runtime_param", 0) is None:
+            desc = getattr(self, "type_descriptor", None)
+            info = getattr(desc, "parameter_info", None)
+            if (desc is not None and desc.annotation in (str, bool) and desc.file_annotation is None
+                    and getattr(info, "parser", None) is None and getattr(info, "min", None) is None
+                    and getattr(info, "max", None) is None):
+                self._runtime_param = PassThroughRuntimeParam(parameter_info=info, annotation=desc.annotation)
+        return original(self)
+
+    get_runtime_param._lossctl_plain = True  # type: ignore[attr-defined]
+    base.get_runtime_param = get_runtime_param
+
+
+_skip_pydantic_for_plain_params()
+
+
+@app.command("compute", help=_COMPUTE_HELP, no_args_is_help=True)
+def compute_cmd(
+    loss: Optional[str] = typer.Argument(None, metavar="LOSS", help="Loss name, e.g. cross-entropy, mse, lm."),
+    file: Optional[str] = typer.Argument(None, metavar="[FILE|-]", help="Predictions file, or - for stdin."),
+    input_: Optional[str] = typer.Option(None, "--input", "-i", help="Inline input: '2,1,0.5' or rows '2,1,0.5;0.1,3,0.2'."),
+    target: Optional[str] = typer.Option(None, "--target", "-t", help="Inline target: '0' or '0,1' (or rows with ';')."),
+    reduction: Optional[str] = typer.Option(None, "--reduction", "-r", help="mean (default) | sum | none | batchmean (kl-div)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | ndjson | csv | tsv."),
+    explain: bool = typer.Option(False, "--explain", help="Show how the loss is computed on the first rows."),
+    strict: bool = typer.Option(False, "--strict", help="NaN/inf in the data is an error, not a warning."),
+    input_format: str = typer.Option("auto", "--input-format", help="auto | json | jsonl | csv | tsv | npy | npz | parquet."),
+    target_col: Optional[str] = typer.Option(None, "--target-col", help="CSV/Parquet target column (name, list or glob)."),
+    input_cols: Optional[str] = typer.Option(None, "--input-cols", help="CSV/Parquet input columns: 'logit_*' or 'a,b,c'."),
+    var: Optional[str] = typer.Option(None, "--var", help="gaussian-nll variance: a number, a list, or a column/key name."),
+    list_: bool = typer.Option(False, "--list", help="List the losses and their options, then exit."),
+    weight: Optional[str] = typer.Option(None, "--weight", metavar="W1,W2,..", help="Class (or element) weights.", rich_help_panel=_OPT),
+    ignore_index: Optional[str] = typer.Option(None, "--ignore-index", metavar="INT", help="Target value to skip (default -100).", rich_help_panel=_OPT),
+    label_smoothing: Optional[str] = typer.Option(None, "--label-smoothing", metavar="FLOAT", help="ε in [0, 1].", rich_help_panel=_OPT),
+    probs: Optional[bool] = typer.Option(None, "--probs", help="The input holds probabilities.", rich_help_panel=_OPT),
+    pos_weight: Optional[str] = typer.Option(None, "--pos-weight", metavar="FLOAT[,..]", help="bce-with-logits positive weight.", rich_help_panel=_OPT),
+    delta: Optional[str] = typer.Option(None, "--delta", metavar="FLOAT", help="huber δ > 0.", rich_help_panel=_OPT),
+    beta: Optional[str] = typer.Option(None, "--beta", metavar="FLOAT", help="smooth-l1 β >= 0.", rich_help_panel=_OPT),
+    log_target: Optional[bool] = typer.Option(None, "--log-target", help="kl-div: the target holds log-probabilities.", rich_help_panel=_OPT),
+    log_input: Optional[bool] = typer.Option(None, "--log-input/--no-log-input", help="poisson-nll: the input is log-rate (default).", rich_help_panel=_OPT),
+    full: Optional[bool] = typer.Option(None, "--full", help="poisson-nll / gaussian-nll: add the constant terms.", rich_help_panel=_OPT),
+    eps: Optional[str] = typer.Option(None, "--eps", metavar="FLOAT", help="poisson-nll / gaussian-nll eps.", rich_help_panel=_OPT),
+    gamma: Optional[str] = typer.Option(None, "--gamma", metavar="FLOAT", help="focal γ (default 2).", rich_help_panel=_OPT),
+    alpha: Optional[str] = typer.Option(None, "--alpha", metavar="FLOAT", help="focal α (default 0.25; -1 disables).", rich_help_panel=_OPT),
+    p: Optional[str] = typer.Option(None, "--p", metavar="INT", help="multi-margin exponent, 1 or 2.", rich_help_panel=_OPT),
+    margin: Optional[str] = typer.Option(None, "--margin", metavar="FLOAT", help="multi-margin margin (default 1).", rich_help_panel=_OPT),
+    quantile: Optional[str] = typer.Option(None, "--quantile", metavar="FLOAT", help="quantile q in (0, 1).", rich_help_panel=_OPT),
+) -> None:
+    fmt = check_format(fmt)
+    if list_:
+        _print_losses(fmt)
+        return
+    if loss is None:
+        raise errors.UsageError("which loss? give its name", hint="run 'lossctl compute --list' to see them")
+    given = {
+        "weight": weight, "ignore-index": ignore_index, "label-smoothing": label_smoothing, "probs": probs,
+        "pos-weight": pos_weight, "delta": delta, "beta": beta, "log-target": log_target, "log-input": log_input,
+        "full": full, "eps": eps, "gamma": gamma, "alpha": alpha, "p": p, "margin": margin, "quantile": quantile,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    from lossctl import compute as _compute_mod
+    from lossctl import inputs as _inputs
+    from lossctl import output as _output
+
+    if file is not None and input_ is not None:
+        raise errors.UsageError("give either FILE or --input, not both")
+    progress = None
+    if input_ is not None:
+        x = _inputs.parse_inline(input_, "input")
+        y = _inputs.parse_inline(target, "target") if target is not None else None
+        source: object = x
+    elif file is not None:
+        y = _inputs.parse_inline(target, "target") if target is not None else None
+        source = file
+        progress = _ComputeProgress.maybe()
+    else:
+        raise errors.UsageError("no predictions given", hint="give a FILE, '-' for stdin, or --input 2,1,0.5 --target 0")
+    try:
+        result = _compute_mod.compute(
+            loss, source, y, reduction=reduction, var=var, strict=strict, explain=explain,
+            input_format=input_format, target_col=target_col, input_cols=input_cols,
+            progress=progress, on_note=_output.note, **given,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    for w in result.warnings:
+        _output.warn(w)
+    _render_compute(result, fmt)
+
+
+@app.command("losses")
+def losses_cmd(
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | ndjson | csv | tsv."),
+) -> None:
+    """List every loss with its formula, options and reductions.
+
+    \b
+    Examples:
+      lossctl losses
+      lossctl losses --format json
+    """
+    _print_losses(check_format(fmt))
+
+
+def _loss_rows() -> list[dict]:
+    from lossctl import losses as _losses
+
+    rows = []
+    for name in _losses.names():
+        spec = _losses.REGISTRY[name]
+        rows.append({
+            "name": spec.name,
+            "aliases": list(spec.aliases),
+            "summary": spec.summary,
+            "formula": spec.formula,
+            "reductions": list(spec.reductions),
+            "default_reduction": spec.default_reduction,
+            "target": spec.target,
+            "options": [{"name": o.name, "type": o.kind, "default": o.default, "help": o.help} for o in spec.options],
+        })
+    return rows
+
+
+def _print_losses(fmt: str) -> None:
+    from lossctl import output as _output
+
+    rows = _loss_rows()
+    if fmt == "json":
+        _output.write_json(rows)
+    elif fmt == "table":
+        out = sys.stdout
+        for r in rows:
+            alias = f" (alias: {', '.join(r['aliases'])})" if r["aliases"] else ""
+            out.write(f"{r['name']}{alias}: {r['summary']}\n")
+            out.write(f"    formula:     {r['formula']}\n")
+            opts = []
+            for o in r["options"]:
+                if o["type"] == "bool":
+                    opts.append(f"--{o['name']}" + (" (default on)" if o["default"] else ""))
+                else:
+                    meta = {"float": "FLOAT", "int": "INT", "floats": "W1,W2,.."}.get(o["type"], "VALUE")
+                    d = "" if o["default"] is None else f" (default {_output.format_number(o['default'])})"
+                    opts.append(f"--{o['name']} {meta}{d}")
+            out.write(f"    options:     {', '.join(opts) if opts else '-'}\n")
+            reds = [x + (" (default)" if x == r["default_reduction"] else "") for x in r["reductions"]]
+            out.write(f"    reductions:  {', '.join(reds)}\n")
+    else:
+        flat = [{**r, "aliases": ",".join(r["aliases"]), "reductions": ",".join(r["reductions"]),
+                 "options": ",".join(o["name"] for o in r["options"])} for r in rows]
+        cols = ["name", "aliases", "summary", "formula", "options", "reductions", "default_reduction", "target"]
+        if fmt == "ndjson":
+            flat = [{**f, "options": r["options"]} for f, r in zip(flat, rows)]
+        _output.write_rows(flat, cols, fmt)
+
+
+def _render_compute(result, fmt: str) -> None:
+    from lossctl import output as _output
+
+    out = sys.stdout
+    if fmt == "json":
+        d = result.to_dict()
+        if result.explanation is None:
+            d.pop("explanation", None)
+        _output.write_json(d)
+        return
+    if fmt == "table" and result.explanation:
+        for line in result.explanation:
+            out.write(line + "\n")
+        out.write("\n")
+    summary_cols = ["loss", "reduction", "value", "count", "denominator"]
+    summary = {"loss": result.loss, "reduction": result.reduction, "value": result.value,
+               "count": result.count, "denominator": result.denominator}
+    if result.lm is not None:
+        lm = result.lm
+        summary.update(mean_nll=lm.mean_nll, sum=lm.sum, tokens=lm.tokens, perplexity=lm.perplexity,
+                       bits_per_token=lm.bits_per_token)
+        summary_cols = ["loss", "reduction", "value", "mean_nll", "sum", "tokens", "perplexity", "bits_per_token"]
+    if result.values is not None:
+        rows = _value_rows(result.values)
+        cols = list(rows[0]) if rows else ["index", "value"]
+        if fmt == "table":
+            shown = rows[:_TABLE_ROWS]
+            _plain_table(None, cols, [[r[c] for c in cols] for r in shown])
+            if len(rows) > len(shown):
+                _output.note(f"showing {len(shown)} of {len(rows)} values; use --format csv for all of them")
+            _plain_table(None, ["sum", "count", "denominator"],
+                                 [[result.sum, result.count, result.denominator]])
+        else:
+            _output.write_rows(rows, cols, fmt)
+        return
+    if fmt == "table":
+        if result.lm is not None:
+            lm = result.lm
+            _plain_table(
+                "lm: token-level loss",
+                ["mean NLL / token", "sum", "tokens", "perplexity", "bits / token"],
+                [[lm.mean_nll, lm.sum, lm.tokens, lm.perplexity, lm.bits_per_token]],
+            )
+            if len(lm.sequences) > 1:
+                _plain_table("per sequence", ["sequence", "tokens", "sum", "mean NLL", "perplexity"],
+                                     [[s["sequence"], s["tokens"], s["sum"], s["mean_nll"], s["perplexity"]]
+                                      for s in lm.sequences[:_TABLE_ROWS]])
+                out.write(f"The mean NLL above is over all {lm.tokens} tokens; the mean of the per-sequence means "
+                          f"({_output.format_number(lm.mean_of_sequence_means)}) weights every sequence equally, so it is not the same"
+                          ".\n")
+            if result.reduction == "sum":
+                out.write(f"reduction sum: {_output.format_number(lm.sum)}\n")
+        else:
+            _plain_table(None, summary_cols, [[summary[c] for c in summary_cols]])
+        return
+    rows = [summary]
+    if result.lm is not None and fmt in ("ndjson",):
+        rows = [{**summary, "sequences": result.lm.sequences}]
+    _output.write_rows(rows, summary_cols + (["sequences"] if len(rows[0]) > len(summary_cols) else []), fmt)
+
+
+_TABLE_ROWS = 50
+
+
+def _plain_table(title: Optional[str], columns: List[str], rows: List[list]) -> None:
+    """A small table on stdout drawn like rich's default box, without importing rich.
+
+    ``lossctl compute`` prints a few numbers; importing rich for them would cost a
+    quarter of the command's start-up. First column left-aligned, the others right.
+    """
+    from lossctl.output import color_enabled, format_number
+
+    cells = [[c if isinstance(c, str) else format_number(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(columns)]
+    bold = color_enabled(sys.stdout)
+
+    def line(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def cell(text: str, i: int) -> str:
+        return text.ljust(widths[i]) if i == 0 else text.rjust(widths[i])
+
+    head = "┃".join(" " + (f"\x1b[1m{cell(h, i)}\x1b[0m" if bold else cell(h, i)) + " " for i, h in enumerate(columns))
+    parts = []
+    if title:
+        parts.append(title + "\n")
+    parts.append(line("┏", "┳", "┓", "━"))
+    parts.append("┃" + head + "┃\n")
+    parts.append(line("┡", "╇", "┩", "━"))
+    for r in cells:
+        parts.append("│" + "│".join(" " + cell(t, i) + " " for i, t in enumerate(r)) + "│\n")
+    parts.append(line("└", "┴", "┘", "─"))
+    sys.stdout.write("".join(parts))
+
+
+def _value_rows(values) -> list[dict]:
+    """One row per loss value: index (and position for multi-column values), value."""
+    if values.ndim <= 1:
+        return [{"index": i, "value": v} for i, v in enumerate(values.reshape(-1).tolist())]
+    flat = values.reshape(values.shape[0], -1)
+    return [{"index": i, "position": j, "value": v}
+            for i, row in enumerate(flat.tolist()) for j, v in enumerate(row)]
+
+
+class _ComputeProgress:
+    """A rich progress bar on stderr, shown only on a terminal and only once work takes a while."""
+
+    DELAY = 0.5
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time.monotonic
+        self._start = time.monotonic()
+        self._bar = None
+        self._task = None
+
+    @classmethod
+    def maybe(cls):
+        from lossctl.output import is_tty
+
+        return cls() if is_tty(sys.stderr) else None
+
+    def __call__(self, done: int, total: Optional[int]) -> None:
+        if self._bar is None:
+            if not total or self._time() - self._start < self.DELAY or done >= total:
+                return
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from lossctl.output import console
+
+            self._bar = Progress(TextColumn("computing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                                 console=console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("compute", total=total)
+        self._bar.update(self._task, completed=done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+
 
 # ============================================================== parse
 # (owned by the parse work: keep edits inside this section)

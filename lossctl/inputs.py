@@ -1,0 +1,1035 @@
+"""Reading predictions for ``lossctl compute``: files, stdin and inline values.
+
+A predictions source gives an *input* (logits, probabilities, predictions), a *target*
+(labels or values; absent for ``lm``) and, for ``gaussian-nll``, a *variance*. Formats:
+
+- JSON: ``{"input": [...], "target": [...]}`` (other key spellings in :data:`INPUT_KEYS`,
+  :data:`TARGET_KEYS`, :data:`VAR_KEYS`), or a list of such records, or a bare list
+  (input only);
+- JSONL: one record per line, each a sample (``{"input": [2, 1, 0.5], "target": 0}``) or a
+  batch (``{"input": [[...], [...]], "target": [0, 1]}``);
+- CSV / TSV (``;``-separated too) with a header: a target column (:data:`TARGET_COLUMNS` or
+  ``target_col``) and input columns (the rest, or ``input_cols``: a comma list or a glob);
+- ``.npy`` (the input), ``.npz`` (arrays named like the JSON keys), Parquet (needs pyarrow);
+- any of them gzip-compressed; ``-`` for stdin.
+
+The format is sniffed from the first bytes (not the file name) unless given. Files are
+never executed or unpickled (``np.load(allow_pickle=False)``).
+
+CSV, TSV, JSONL and Parquet are read in chunks (:class:`Chunk`), so a big file never sits in
+memory at once; the compute layer reduces chunk by chunk. Everything else is read whole.
+
+Library code: no printing. What was taken as what is in :attr:`Predictions.notes`.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import gzip
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from lossctl.errors import InputError, MissingDependency, UsageError
+
+INPUT_FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "npy", "npz", "parquet")
+
+INPUT_KEYS = ("input", "inputs", "logits", "probs", "log_probs", "logprobs", "predictions",
+              "prediction", "preds", "pred", "scores", "x")
+TARGET_KEYS = ("target", "targets", "labels", "label", "y", "y_true")
+VAR_KEYS = ("var", "variance")
+# CSV/Parquet column names taken as the target (case-insensitive), in order of preference.
+TARGET_COLUMNS = ("label", "labels", "target", "targets", "y", "y_true", "class", "true", "truth",
+                  "gold", "answer")
+VAR_COLUMNS = ("var", "variance")
+# Columns that identify rows: never taken as input unless named in input_cols.
+ID_COLUMNS = ("id", "idx", "index", "sample", "sample_id", "row", "unnamed: 0", "")
+
+# Streaming: bytes per CSV block, records per JSONL / Parquet chunk. Tests shrink them.
+CHUNK_BYTES = 8 << 20
+CHUNK_ROWS = 100_000
+
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass
+class Chunk:
+    """Part of the predictions: rows ``row0 .. row0 + len(x)``."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    var: np.ndarray | None
+    row0: int
+
+
+@dataclass
+class Predictions:
+    """An opened predictions source. Iterate :meth:`chunks` once, or use ``raw`` objects.
+
+    ``raw`` is set for JSON-like sources read whole: ``(input, target, var)`` as the Python
+    objects found (lists, numbers or arrays), so the lm loss can take ragged sequences.
+    """
+
+    source: str
+    format: str
+    notes: list[str] = field(default_factory=list)
+    columns: list[str] | None = None  # input column names (CSV/Parquet), for messages
+    target_columns: list[str] | None = None
+    raw: tuple[Any, Any, Any] | None = None
+    header_lines: int = 0  # lines before the first data row (CSV: 1)
+    _chunks: Callable[[], Iterator[Chunk]] | None = None
+    _progress: Callable[[], tuple[int, int | None]] | None = None
+    _close: Callable[[], None] | None = None
+
+    def chunks(self) -> Iterator[Chunk]:
+        if self._chunks is not None:
+            return self._chunks()
+        x, y, v = self.raw if self.raw is not None else (None, None, None)
+        return iter([Chunk(to_array(x, self.source, "input"), None if y is None else to_array(y, self.source, "target"),
+                           None if v is None else to_array(v, self.source, "var"), 0)])
+
+    def progress(self) -> tuple[int, int | None]:
+        """(bytes read so far, total bytes or None) for a progress bar."""
+        return self._progress() if self._progress else (0, None)
+
+    @property
+    def streamed(self) -> bool:
+        return self._chunks is not None
+
+    def where(self, row: int, column: int | None = None) -> dict:
+        """``source``/``line``/``column`` keywords for an :class:`InputError` about ``row``."""
+        out: dict[str, Any] = {"source": self.source}
+        if self.format in ("csv", "tsv", "jsonl"):
+            out["line"] = row + 1 + self.header_lines
+        if column is not None and self.columns and 0 <= column < len(self.columns):
+            out["column"] = self.columns[column]
+        return out
+
+    def close(self) -> None:
+        if self._close:
+            self._close()
+            self._close = None
+
+
+# ---------------------------------------------------------------- arrays from Python objects
+
+
+def _first_bad(obj: Any, path: str = "") -> tuple[str, Any] | None:
+    """Where the first non-numeric leaf of a nested list is, as ``[i][j]``."""
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            r = _first_bad(v, f"{path}[{i}]")
+            if r:
+                return r
+        return None
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, float)):
+        return None if obj is not None else (path, obj)
+    if isinstance(obj, np.generic) and np.issubdtype(type(obj), np.number):
+        return None
+    if isinstance(obj, str):
+        try:
+            float(obj)
+        except ValueError:
+            return (path, obj)
+        return None
+    return (path, obj)
+
+
+def _lengths(obj: Any, path: str = "") -> tuple[str, int, str, int] | None:
+    """The first place where sibling lists have different lengths (ragged input)."""
+    if not isinstance(obj, (list, tuple)) or not obj:
+        return None
+    lens = [(i, len(v)) for i, v in enumerate(obj) if isinstance(v, (list, tuple))]
+    kinds = {isinstance(v, (list, tuple)) for v in obj}
+    if len(kinds) > 1:
+        i = next(i for i, v in enumerate(obj) if isinstance(v, (list, tuple)) != isinstance(obj[0], (list, tuple)))
+        return (f"{path}[0]", _depth_len(obj[0]), f"{path}[{i}]", _depth_len(obj[i]))
+    if lens:
+        n0 = lens[0][1]
+        for i, n in lens:
+            if n != n0:
+                return (f"{path}[0]", n0, f"{path}[{i}]", n)
+        for i, v in enumerate(obj):
+            r = _lengths(v, f"{path}[{i}]")
+            if r:
+                return r
+    return None
+
+
+def _depth_len(v: Any) -> int:
+    return len(v) if isinstance(v, (list, tuple)) else 0
+
+
+def to_array(obj: Any, source: str | None, key: str) -> np.ndarray:
+    """``obj`` (nested lists / numbers / array) as float64, or an :class:`InputError` saying where."""
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "biuf":
+            return obj.astype(np.float64, copy=False)
+        if obj.dtype.kind == "O" or obj.dtype.kind in "USV":
+            raise InputError(f"holds {obj.dtype} values, not numbers", source=source, key=key)
+        raise InputError(f"holds {obj.dtype} values, not numbers", source=source, key=key)
+    try:
+        arr = np.asarray(obj, dtype=np.float64)
+    except (ValueError, TypeError):
+        bad = _first_bad(obj)
+        if bad is not None:
+            where, value = bad
+            what = "null" if value is None else repr(value)
+            raise InputError(f"non-numeric value {what} at {where or 'top level'}", source=source, key=key,
+                             hint="every input and target value must be a number") from None
+        ragged = _lengths(obj)
+        if ragged is not None:
+            a, na, b, nb = ragged
+            raise InputError(f"rows have different lengths: {a} has {na} values, {b} has {nb}", source=source, key=key,
+                             hint="every row needs the same number of values") from None
+        raise InputError("is not an array of numbers", source=source, key=key) from None
+    return arr
+
+
+# ---------------------------------------------------------------- inline values
+
+
+def parse_inline(text: str, what: str) -> Any:
+    """``'2,1,0.5;0.1,3,0.2'`` → nested lists (``;`` separates rows); JSON is accepted too."""
+    s = text.strip()
+    if not s:
+        raise UsageError(f"--{what} is empty", hint=f"give numbers, e.g. --{what} 2.0,1.0,0.5")
+    if s[0] in "[{":
+        try:
+            return json.loads(s)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--{what} is not valid JSON: {e.msg} at character {e.pos}") from None
+    rows = [r for r in s.split(";")]
+    out = []
+    for i, r in enumerate(rows):
+        vals = []
+        cells = [c.strip() for c in r.split(",")]
+        for j, c in enumerate(cells):
+            try:
+                vals.append(float(c))
+            except ValueError:
+                where = f"row {i + 1}, value {j + 1}" if len(rows) > 1 else f"value {j + 1}"
+                raise UsageError(f"--{what}: {c!r} ({where}) is not a number",
+                                 hint=f"separate numbers with ',' and rows with ';', e.g. --{what} '2,1,0.5;0.1,3,0.2'") from None
+        out.append(vals)
+    if len(rows) == 1:
+        return out[0]
+    return out
+
+
+# ---------------------------------------------------------------- opening a source
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that replays ``head`` and then continues with ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if len(self._head):
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _read_head(stream: IO[bytes], n: int) -> bytes:
+    parts = []
+    got = 0
+    while got < n:
+        data = stream.read(n - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+@dataclass
+class _Opened:
+    name: str
+    stream: IO[bytes]  # positioned at the start of the (decompressed) content
+    head: bytes  # first bytes of the decompressed content
+    path: str | None  # a plain, uncompressed file on disk (fast paths may reopen it)
+    size: int | None
+    raw: IO[bytes] | None  # the underlying file, for progress (tell)
+    compressed: bool
+
+
+def _open(path: str) -> _Opened:
+    if path == "-":
+        stdin = sys.stdin
+        try:
+            tty = stdin is not None and stdin.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        if tty:
+            raise UsageError("reading predictions from stdin ('-'), but stdin is a terminal",
+                             hint="pipe data in (cat preds.csv | lossctl compute ... -) or give a FILE")
+        raw = getattr(stdin, "buffer", None)
+        if raw is None:  # a text stream without a buffer (some test harnesses)
+            raw = io.BytesIO(stdin.read().encode("utf-8"))
+        name, size, disk = "<stdin>", None, None
+    else:
+        name = path
+        if os.path.isdir(path):
+            raise InputError("is a directory, not a predictions file", source=path,
+                             hint="give a file inside it")
+        try:
+            raw = open(path, "rb")
+        except FileNotFoundError:
+            raise InputError("no such file", source=path, hint="check the path") from None
+        except PermissionError:
+            raise InputError("permission denied", source=path) from None
+        except OSError as e:
+            raise InputError(f"cannot open: {e.strerror}", source=path) from None
+        try:
+            size = os.fstat(raw.fileno()).st_size
+        except OSError:
+            size = None
+        disk = path
+    magic = _read_head(raw, 2)
+    stream: IO[bytes] = io.BufferedReader(_Prefixed(magic, raw), buffer_size=1 << 20)
+    compressed = False
+    if magic == b"\x1f\x8b":
+        compressed = True
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        disk = None
+    try:
+        head = _read_head(stream, _SNIFF_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise InputError(f"is not a readable gzip file ({e})", source=name) from None
+    stream = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
+    if disk is not None:
+        # the fast paths reopen the file by path; keep ours for progress only
+        pass
+    return _Opened(name, stream, head, disk, size, raw, compressed)
+
+
+def sniff(head: bytes, name: str = "") -> str:
+    """The format of a content start: npy, npz, parquet, json, jsonl, csv or tsv."""
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"PK\x03\x04"):
+        return "npz"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"[":
+        return "json"
+    if text[:1] == b"{":
+        nl = text.find(b"\n")
+        if nl == -1:
+            return "json"
+        first, rest = text[:nl], text[nl + 1:].lstrip()
+        if not rest:
+            return "json"
+        try:
+            json.loads(first)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return "json"
+        return "jsonl"
+    line = text.split(b"\n", 1)[0]
+    if line.count(b"\t") > line.count(b","):
+        return "tsv"
+    return "csv"
+
+
+def _check_text(head: bytes, name: str) -> None:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("is UTF-16 text; lossctl reads UTF-8", source=name,
+                         hint="convert it: iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8")
+    if b"\x00" in head[:4096]:
+        raise InputError("is a binary file, not JSON, CSV, .npy, .npz or Parquet", source=name,
+                         hint="use --input-format to say what it is")
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})", source=name,
+                         line=line, hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def read_predictions(
+    path: str,
+    *,
+    fmt: str = "auto",
+    target_kind: str = "same",
+    target_col: str | None = None,
+    input_cols: str | None = None,
+    var: str | None = None,
+) -> Predictions:
+    """Open ``path`` (``-`` for stdin) as predictions.
+
+    ``target_kind`` is the loss's ``LossSpec.target`` ("class", "same" or "none"): it says
+    whether a target must be found and how JSONL records are read. ``target_col`` /
+    ``input_cols`` pick CSV/Parquet columns (comma lists or globs); ``var`` names the
+    variance column or key (gaussian-nll).
+    """
+    fmt = (fmt or "auto").lower()
+    if fmt not in INPUT_FORMATS:
+        raise UsageError(f"unknown --input-format {fmt!r}", hint="choose one of: " + ", ".join(INPUT_FORMATS))
+    opened = _open(path)
+    kind = sniff(opened.head, opened.name) if fmt == "auto" else fmt
+    if kind in ("json", "jsonl", "csv", "tsv"):
+        _check_text(opened.head, opened.name)
+    if kind not in ("csv", "tsv", "parquet") and (target_col or input_cols):
+        raise UsageError(f"--target-col and --input-cols select columns of CSV, TSV or Parquet; {opened.name} is {kind}",
+                         hint="name the keys in the file instead (input, target)")
+    reader = {
+        "json": _read_json,
+        "jsonl": _read_jsonl,
+        "csv": _read_csv,
+        "tsv": _read_csv,
+        "npy": _read_npy,
+        "npz": _read_npz,
+        "parquet": _read_parquet,
+    }[kind]
+    return reader(opened, kind, target_kind=target_kind, target_col=target_col, input_cols=input_cols, var=var)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _pick(d: dict, keys: Sequence[str], source: str, what: str, explicit: str | None = None):
+    if explicit:
+        if explicit in d:
+            return explicit, d[explicit]
+        raise InputError(f"has no key {explicit!r} for the {what}", source=source,
+                         hint="keys found: " + ", ".join(map(str, d)))
+    lower = {str(k).lower(): k for k in d}
+    found = [lower[k] for k in keys if k in lower]
+    if len(found) > 1 and what != "input":
+        raise InputError(f"has several {what} keys ({', '.join(map(repr, found))})", source=source,
+                         hint="keep one of them")
+    if found:
+        return found[0], d[found[0]]
+    return None, None
+
+
+def _payload_from_dict(d: dict, source: str, var: str | None):
+    ik, x = _pick(d, INPUT_KEYS, source, "input")
+    if ik is None:
+        raise InputError("has no input key", source=source,
+                         hint="name the predictions 'input' (or logits, probs, predictions); keys found: "
+                         + (", ".join(map(str, d)) or "none"))
+    tk, y = _pick(d, TARGET_KEYS, source, "target")
+    vk, v = _pick(d, VAR_KEYS, source, "variance", explicit=var if var and not _is_number_list(var) else None)
+    return (ik, x), (tk, y), (vk, v)
+
+
+def _is_number_list(s: str) -> bool:
+    try:
+        [float(p) for p in s.replace(";", ",").split(",")]
+        return True
+    except ValueError:
+        return False
+
+
+def _depth(obj: Any) -> int:
+    d = 0
+    while isinstance(obj, (list, tuple)):
+        if not obj:
+            return d + 1
+        obj = obj[0]
+        d += 1
+    return d
+
+
+def _records(records: list, source: str, target_kind: str, var: str | None, line0: int | None = None):
+    """A list of records (dicts) → (inputs, targets, vars) as lists; samples stacked, batches joined."""
+    xs: list = []
+    ys: list = []
+    vs: list = []
+    keys: tuple | None = None
+    for i, rec in enumerate(records):
+        line = None if line0 is None else line0 + i
+        where = {"source": source, "line": line} if line is not None else {"source": source, "key": f"[{i}]"}
+        if not isinstance(rec, dict):
+            raise InputError(f"record is a {type(rec).__name__}, not an object with input and target", **where)
+        (ik, x), (tk, y), (vk, v) = _payload_from_dict_at(rec, where, var)
+        if keys is None:
+            keys = (ik, tk, vk)
+        if target_kind == "none":  # lm: one record = one sequence
+            xs.append(x)
+            ys.append(y)
+            continue
+        sample = _depth(x) <= 1
+        if sample:
+            xs.append(x)
+            if y is not None:
+                ys.append(y)
+            if v is not None:
+                vs.append(v)
+        else:
+            xs.extend(x)
+            if y is not None:
+                ys.extend(y if isinstance(y, list) else [y])
+            if v is not None:
+                vs.extend(v if isinstance(v, list) else [v])
+        if (y is None) != (keys[1] is None):
+            raise InputError("record has no target while others do" if y is None else "record has a target while others do not", **where)
+    if target_kind == "none":
+        has_t = any(t is not None for t in ys)
+        return xs, (ys if has_t else None), None, keys
+    return xs, (ys if keys and keys[1] is not None else None), (vs if vs else None), keys
+
+
+def _payload_from_dict_at(rec: dict, where: dict, var: str | None):
+    try:
+        return _payload_from_dict(rec, where["source"], var)
+    except InputError as e:
+        # re-raise with the record's line/index
+        msg = e.message.split(": ", 1)[1] if e.message.startswith(f"{where['source']}: ") else e.message
+        raise InputError(msg, hint=e.hint, **where) from None
+
+
+def _describe(keys: tuple, n_what: str) -> str:
+    ik, tk, vk = keys
+    s = f"key {ik!r} as the input"
+    if tk is not None:
+        s += f", {tk!r} as the target"
+    if vk is not None:
+        s += f", {vk!r} as the variance"
+    return s
+
+
+def _read_json(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    data = opened.stream.read()
+    text = _decode(data, opened.name)
+    if not text.strip():
+        raise InputError("is empty", source=opened.name, hint="expected {\"input\": [...], \"target\": [...]}")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        if e.msg == "Extra data":  # several JSON documents: JSON Lines
+            return _read_jsonl(_reopen_text(text, opened), "jsonl", target_kind=target_kind, target_col=target_col,
+                               input_cols=input_cols, var=var)
+        raise InputError(f"is not valid JSON: {e.msg}", source=opened.name, line=e.lineno,
+                         hint=f"column {e.colno} of that line") from None
+    preds = Predictions(source=opened.name, format="json")
+    if isinstance(obj, dict):
+        (ik, x), (tk, y), (vk, v) = _payload_from_dict(obj, opened.name, var)
+        preds.raw = (x, y, v)
+        preds.notes.append(f"{opened.name}: took {_describe((ik, tk, vk), '')}")
+        if ik == "probs":
+            preds.notes.append("the input key is 'probs': pass --probs if these are probabilities")
+    elif isinstance(obj, list):
+        if obj and all(isinstance(r, dict) for r in obj):
+            x, y, v, keys = _records(obj, opened.name, target_kind, var)
+            preds.raw = (x, y, v)
+            preds.notes.append(f"{opened.name}: {len(obj)} records; took {_describe(keys, '')}")
+        elif any(isinstance(r, dict) for r in obj):
+            i = next(i for i, r in enumerate(obj) if isinstance(r, dict) != isinstance(obj[0], dict))
+            raise InputError("mixes records (objects) and plain values", source=opened.name, key=f"[{i}]")
+        else:
+            preds.raw = (obj, None, None)
+            preds.notes.append(f"{opened.name}: a bare list, taken as the input (no target)")
+    else:
+        raise InputError(f"holds a JSON {type(obj).__name__}, not an object with input and target", source=opened.name,
+                         hint="expected {\"input\": [...], \"target\": [...]}")
+    return preds
+
+
+def _reopen_text(text: str, opened: _Opened) -> _Opened:
+    data = text.encode("utf-8")
+    return _Opened(opened.name, io.BytesIO(data), data[:_SNIFF_BYTES], None, len(data), None, False)
+
+
+def _read_jsonl(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    preds = Predictions(source=opened.name, format="jsonl", header_lines=0)
+    state: dict[str, Any] = {"keys": None}
+    text_stream = io.TextIOWrapper(opened.stream, encoding="utf-8-sig", errors="strict", newline=None)
+
+    def records() -> Iterator[tuple[int, list]]:
+        batch: list = []
+        line0 = 1
+        lineno = 0
+        try:
+            for lineno, line in enumerate(text_stream, 1):
+                s = line.strip()
+                if not s:
+                    continue
+                try:
+                    rec = json.loads(s)
+                except json.JSONDecodeError as e:
+                    raise InputError(f"is not valid JSON: {e.msg} (character {e.colno})", source=opened.name,
+                                     line=lineno) from None
+                if not batch:
+                    line0 = lineno
+                batch.append((lineno, rec))
+                if len(batch) >= CHUNK_ROWS:
+                    yield line0, batch
+                    batch = []
+        except UnicodeDecodeError as e:
+            raise InputError(f"is not UTF-8 text (byte 0x{e.object[e.start]:02x})", source=opened.name,
+                             line=lineno + 1, hint="convert it to UTF-8") from None
+        if batch:
+            yield line0, batch
+
+    def parse(batch: list):
+        out_x, out_y, out_v = [], [], []
+        for lineno, rec in batch:
+            x, y, v, keys = _records([rec], opened.name, target_kind, var, line0=lineno)
+            if state["keys"] is None:
+                state["keys"] = keys
+                preds.notes.append(f"{opened.name}: JSON Lines; took {_describe(keys, '')}")
+            elif (keys[1] is None) != (state["keys"][1] is None):
+                raise InputError("record has no target while others do" if keys[1] is None
+                                 else "record has a target while others do not", source=opened.name, line=lineno)
+            out_x.extend(x)
+            if y is not None:
+                out_y.extend(y)
+            if v is not None:
+                out_v.extend(v)
+        return out_x, (out_y if state["keys"][1] is not None else None), (out_v or None)
+
+    if target_kind == "none":
+        # lm: sequences are ragged; read whole (one record = one sequence)
+        xs: list = []
+        ys: list = []
+        for _, batch in records():
+            for lineno, rec in batch:
+                x, y, _v, keys = _records([rec], opened.name, target_kind, var, line0=lineno)
+                if state["keys"] is None:
+                    state["keys"] = keys
+                    preds.notes.append(f"{opened.name}: JSON Lines, one sequence per line; took {_describe(keys, '')}")
+                xs.extend(x)
+                ys.extend(y or [None])
+        preds.raw = (xs, ys if any(t is not None for t in ys) else None, None)
+        return preds
+
+    def chunks() -> Iterator[Chunk]:
+        row0 = 0
+        for _, batch in records():
+            x, y, v = parse(batch)
+            xa = to_array(x, opened.name, "input")
+            ya = None if y is None else to_array(y, opened.name, "target")
+            va = None if v is None else to_array(v, opened.name, "var")
+            yield Chunk(xa, ya, va, row0)
+            row0 += len(xa)
+
+    preds._chunks = chunks
+    _progress_from(preds, opened)
+    return preds
+
+
+def _progress_from(preds: Predictions, opened: _Opened) -> None:
+    raw = opened.raw
+    if raw is None or opened.size is None:
+        return
+
+    def prog() -> tuple[int, int | None]:
+        try:
+            return raw.tell(), opened.size
+        except (OSError, ValueError):
+            return 0, opened.size
+
+    preds._progress = prog
+    preds._close = raw.close
+
+
+# ---------------------------------------------------------------- CSV / TSV
+
+
+def _select(names: list[str], spec: str, what: str, source: str) -> list[str]:
+    """Columns named by a comma list of names or globs, in file order."""
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    out: list[str] = []
+    for w in wanted:
+        if any(ch in w for ch in "*?["):
+            hits = [n for n in names if fnmatch.fnmatchcase(n, w)]
+        else:
+            hits = [n for n in names if n == w] or [n for n in names if n.lower() == w.lower()]
+        if not hits:
+            close = _closest(w, names)
+            raise InputError(f"no column matches {w!r} ({what})", source=source,
+                             hint=(f"did you mean {close!r}? " if close else "") + "columns: " + ", ".join(names))
+        out.extend(h for h in hits if h not in out)
+    return [n for n in names if n in out]
+
+
+def _closest(name: str, names: Sequence[str]) -> str | None:
+    import difflib
+
+    m = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return m[0] if m else None
+
+
+def _roles(names: list[str], source: str, target_kind: str, target_col, input_cols, var):
+    """Split columns into (inputs, targets, var, ignored) and describe the choice."""
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InputError(f"has the column {dup!r} twice", source=source, line=1)
+    targets: list[str] = []
+    if target_col:
+        targets = _select(names, target_col, "--target-col", source)
+    elif target_kind != "none":
+        lower = {n.lower(): n for n in names}
+        for cand in TARGET_COLUMNS:
+            if cand in lower:
+                targets = [lower[cand]]
+                break
+    var_cols: list[str] = []
+    if var and not _is_number_list(var):
+        var_cols = _select(names, var, "--var", source)
+    elif var is None:
+        lower = {n.lower(): n for n in names}
+        for cand in VAR_COLUMNS:
+            if cand in lower:
+                var_cols = [lower[cand]]
+                break
+    used = set(targets) | set(var_cols)
+    ignored: list[str] = []
+    if input_cols:
+        inputs = _select(names, input_cols, "--input-cols", source)
+        clash = [c for c in inputs if c in used]
+        if clash:
+            raise UsageError(f"column {clash[0]!r} is both an input and the target or variance",
+                             hint="leave it out of --input-cols")
+        ignored = [n for n in names if n not in inputs and n not in used]
+    else:
+        inputs = []
+        for n in names:
+            if n in used:
+                continue
+            if n.strip().lower() in ID_COLUMNS:
+                ignored.append(n)
+            else:
+                inputs.append(n)
+    if not inputs:
+        raise InputError("has no input columns" + (f" besides {', '.join(map(repr, sorted(used)))}" if used else ""),
+                         source=source, line=1, hint="columns: " + ", ".join(names))
+    if target_kind != "none" and not targets:
+        raise InputError("has no target column", source=source, line=1,
+                         hint="name it label or target, or pick it with --target-col; columns: " + ", ".join(names))
+    desc = f"{source}: took {_cols(inputs)} as the input"
+    if targets:
+        desc += f", {_cols(targets)} as the target"
+    if var_cols:
+        desc += f", {_cols(var_cols)} as the variance"
+    if ignored:
+        desc += f"; ignored {_cols(ignored)}"
+    return inputs, targets, var_cols, desc
+
+
+def _cols(cols: list[str]) -> str:
+    if len(cols) <= 4:
+        return ", ".join(repr(c) for c in cols)
+    return f"{len(cols)} columns ({cols[0]!r} … {cols[-1]!r})"
+
+
+def _header(opened: _Opened, sep: str) -> list[str]:
+    head = opened.head
+    if not head.strip():
+        raise InputError("is empty", source=opened.name, hint="expected a header line and one row per sample")
+    text = head.decode("utf-8-sig", errors="replace")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    names = next(csv.reader([first], delimiter=sep))
+    names = [n.strip() for n in names]
+    numeric = 0
+    for n in names:
+        try:
+            float(n)
+            numeric += 1
+        except ValueError:
+            pass
+    if names and numeric == len(names):
+        raise InputError("has no header line (the first line is all numbers)", source=opened.name, line=1,
+                         hint="add a header naming the columns, e.g. label,logit_0,logit_1,...")
+    return names
+
+
+def _sep(head: bytes, kind: str) -> str:
+    if kind == "tsv":
+        return "\t"
+    line = head.split(b"\n", 1)[0]
+    if line.count(b",") == 0 and line.count(b";") > 0:
+        return ";"
+    return ","
+
+
+def _read_csv(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    sep = _sep(opened.head, kind)
+    names = _header(opened, sep)
+    inputs, targets, var_cols, desc = _roles(names, opened.name, target_kind, target_col, input_cols, var)
+    preds = Predictions(source=opened.name, format="tsv" if sep == "\t" else "csv", columns=inputs,
+                        target_columns=targets, header_lines=1)
+    preds.notes.append(desc)
+    wanted = inputs + targets + var_cols
+    _progress_from(preds, opened)
+
+    def split(block: np.ndarray, row0: int) -> Chunk:
+        ni, nt = len(inputs), len(targets)
+        x = block[:, :ni]
+        y = block[:, ni:ni + nt] if nt else None
+        v = block[:, ni + nt:] if var_cols else None
+        if y is not None and nt == 1:
+            y = y[:, 0]
+        if v is not None and v.shape[1] == 1:
+            v = v[:, 0]
+        if ni == 1 and target_kind != "class":
+            x = x[:, 0]
+        return Chunk(np.ascontiguousarray(x), None if y is None else np.ascontiguousarray(y),
+                     None if v is None else np.ascontiguousarray(v), row0)
+
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.csv  # noqa: F401
+
+        have_arrow = True
+    except ImportError:
+        have_arrow = False
+    engine = os.environ.get("LOSSCTL_CSV_ENGINE", "pyarrow" if have_arrow else "pandas")
+    if engine == "pyarrow" and not have_arrow:
+        engine = "pandas"
+
+    def chunks() -> Iterator[Chunk]:
+        gen = _arrow_blocks if engine == "pyarrow" else _pandas_blocks
+        row0 = 0
+        try:
+            for block in gen(opened, sep, names, wanted):
+                if len(block) == 0:
+                    continue
+                yield split(block, row0)
+                row0 += len(block)
+        except _ConversionError:
+            _locate_bad_cell(opened, sep, names, wanted)
+            raise InputError("has a value that is not a number", source=opened.name,
+                             hint="every input and target cell must be a number") from None
+
+    preds._chunks = chunks
+    preds.notes[-1] = desc
+    return preds
+
+
+class _ConversionError(Exception):
+    pass
+
+
+def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    src: Any = opened.path if opened.path is not None else opened.stream
+    if opened.path is not None and opened.raw is not None:
+        src = opened.raw  # the open file: tell() drives the progress bar
+        opened.raw.seek(0)
+    read = pcsv.ReadOptions(block_size=max(int(CHUNK_BYTES), 1 << 10), use_threads=True)
+    parse = pcsv.ParseOptions(delimiter=sep)
+    conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
+    try:
+        reader = pcsv.open_csv(src, read_options=read, parse_options=parse, convert_options=conv)
+        for batch in reader:
+            n = batch.num_rows
+            if n == 0:
+                continue
+            out = np.empty((n, len(wanted)), dtype=np.float64)
+            for j in range(len(wanted)):
+                out[:, j] = batch.column(j).to_numpy(zero_copy_only=False)
+            yield out
+    except pa.ArrowInvalid as e:
+        msg = str(e)
+        if "conversion error" in msg or "invalid value" in msg:
+            raise _ConversionError(msg) from None
+        if "Expected" in msg and "columns" in msg:
+            raise InputError(f"has a row with the wrong number of columns ({msg.split(':', 1)[-1].strip()[:120]})",
+                             source=opened.name, hint="every row needs one cell per header column") from None
+        raise InputError(f"cannot be read as {'TSV' if sep == chr(9) else 'CSV'}: {msg[:200]}", source=opened.name) from None
+
+
+def _pandas_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    import pandas as pd
+
+    row_bytes = max(8, len(opened.head) // max(1, opened.head.count(b"\n")))
+    chunksize = max(1, int(CHUNK_BYTES) // row_bytes)
+    src: Any = opened.path if opened.path is not None else opened.stream
+    try:
+        reader = pd.read_csv(src, sep=sep, usecols=wanted, dtype=np.float64, chunksize=chunksize, engine="c",
+                             encoding="utf-8-sig")
+        for df in reader:
+            yield df[wanted].to_numpy(dtype=np.float64)
+    except ValueError as e:
+        if "could not convert" in str(e) or "Unable to parse" in str(e):
+            raise _ConversionError(str(e)) from None
+        raise InputError(f"cannot be read as CSV: {e}", source=opened.name) from None
+    except pd.errors.ParserError as e:
+        raise InputError(f"cannot be read as CSV: {str(e)[:200]}", source=opened.name) from None
+    except UnicodeDecodeError:
+        raise _ConversionError("encoding") from None
+
+
+def _locate_bad_cell(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> None:
+    """Scan the file again to say which cell is not a number (only after a failure)."""
+    if opened.path is not None:
+        f: IO[bytes] = open(opened.path, "rb")
+    else:
+        return  # stdin/gzip: already consumed; the caller's generic message stands
+    if opened.path.endswith(".gz"):
+        return
+    idx = [names.index(w) for w in wanted]
+    with f:
+        text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, delimiter=sep)
+        try:
+            next(reader)
+            for row in reader:
+                lineno = reader.line_num
+                if not row:
+                    continue
+                for j in idx:
+                    cell = row[j].strip() if j < len(row) else ""
+                    if cell == "" or cell.lower() in ("nan", "-nan", "na", "n/a", "null", "none", "inf", "-inf",
+                                                      "+inf", "infinity", "-infinity"):
+                        continue
+                    try:
+                        float(cell)
+                    except ValueError:
+                        raise InputError(f"{cell[:40]!r} is not a number", source=opened.name, line=lineno,
+                                         column=names[j], hint="every input and target cell must be a number") from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"is not UTF-8 text (byte 0x{e.object[e.start]:02x})", source=opened.name,
+                             line=reader.line_num + 1, hint="convert it to UTF-8") from None
+
+
+# ---------------------------------------------------------------- numpy
+
+
+def _load_np(opened: _Opened):
+    data = opened.stream.read()
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise InputError("holds Python objects; lossctl never unpickles data", source=opened.name,
+                             hint="save plain numeric arrays (np.save with a float or int array)") from None
+        raise InputError(f"is not a readable numpy file: {e}", source=opened.name) from None
+    except Exception as e:  # zipfile.BadZipFile, EOFError, OSError
+        raise InputError(f"is not a readable numpy file: {e}", source=opened.name) from None
+
+
+def _read_npy(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    arr = _load_np(opened)
+    if not isinstance(arr, np.ndarray):
+        raise InputError("is an .npz archive, not an .npy array", source=opened.name, hint="use --input-format npz")
+    preds = Predictions(source=opened.name, format="npy", raw=(_numeric(arr, opened.name, "array"), None, None))
+    preds.notes.append(f"{opened.name}: a {'×'.join(map(str, arr.shape))} array, taken as the input (no target)")
+    return preds
+
+
+def _numeric(arr: np.ndarray, source: str, key: str) -> np.ndarray:
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"holds {arr.dtype} values, not numbers", source=source, key=key)
+    return arr
+
+
+def _read_npz(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    z = _load_np(opened)
+    if isinstance(z, np.ndarray):
+        return _read_npy(_reopen_bytes(opened), "npy", target_kind=target_kind, target_col=None, input_cols=None, var=var)
+    with z:
+        files = list(z.files)
+        d = {k: None for k in files}
+        (ik, _), (tk, _), (vk, _) = _payload_from_dict(d, opened.name, var) if files else ((None, None),) * 3
+        if ik is None:
+            if len(files) == 1:
+                ik = files[0]
+            else:
+                raise InputError("has no input array", source=opened.name,
+                                 hint="name it 'input' (or logits, probs); arrays found: " + ", ".join(files))
+        x = _numeric(z[ik], opened.name, ik)
+        y = _numeric(z[tk], opened.name, tk) if tk else None
+        v = _numeric(z[vk], opened.name, vk) if vk else None
+    preds = Predictions(source=opened.name, format="npz", raw=(x, y, v))
+    preds.notes.append(f"{opened.name}: took array {_describe((ik, tk, vk), '')[4:]}")
+    return preds
+
+
+def _reopen_bytes(opened: _Opened) -> _Opened:  # pragma: no cover - npz sniffed but holds one array
+    return opened
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def _read_parquet(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MissingDependency("reading Parquet", "parquet", "pyarrow") from None
+    src: Any = opened.path if opened.path is not None else io.BytesIO(opened.stream.read())
+    try:
+        pf = pq.ParquetFile(src)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError(f"is not a readable Parquet file: {e}", source=opened.name) from None
+    schema = pf.schema_arrow
+    names = list(schema.names)
+    inputs, targets, var_cols, desc = _roles(names, opened.name, target_kind, target_col, input_cols, var)
+    for n in inputs + targets + var_cols:
+        t = schema.field(n).type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+                or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
+            raise InputError(f"holds {t} values, not numbers", source=opened.name, column=n)
+    preds = Predictions(source=opened.name, format="parquet", columns=inputs, target_columns=targets)
+    preds.notes.append(desc)
+    wanted = inputs + targets + var_cols
+
+    def col(batch, name) -> np.ndarray:
+        c = batch.column(name)
+        t = c.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            return to_array(c.to_pylist(), opened.name, name)
+        return c.to_numpy(zero_copy_only=False).astype(np.float64)
+
+    def chunks() -> Iterator[Chunk]:
+        row0 = 0
+        for batch in pf.iter_batches(batch_size=max(1, int(CHUNK_ROWS)), columns=wanted):
+            if batch.num_rows == 0:
+                continue
+            xs = [col(batch, n) for n in inputs]
+            if len(xs) == 1 and (xs[0].ndim > 1 or target_kind != "class"):
+                x = xs[0]
+            else:
+                x = np.column_stack(xs)
+            ys = [col(batch, n) for n in targets]
+            y = None if not ys else (ys[0] if len(ys) == 1 else np.column_stack(ys))
+            vs = [col(batch, n) for n in var_cols]
+            v = None if not vs else vs[0]
+            yield Chunk(x, y, v, row0)
+            row0 += batch.num_rows
+
+    preds._chunks = chunks
+    return preds
+
+
+def stdin_is_tty() -> bool:
+    try:
+        return bool(sys.stdin is not None and sys.stdin.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["Chunk", "Predictions", "read_predictions", "parse_inline", "to_array", "sniff", "INPUT_FORMATS",
+           "CHUNK_BYTES", "CHUNK_ROWS"]

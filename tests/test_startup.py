@@ -1,0 +1,58 @@
+"""Start-up cost: the help and the small inline computation must not import heavy modules.
+
+Each case runs ``lossctl.cli.main([...])`` in a fresh interpreter (subprocess) and lists
+which of pandas, pyarrow, rich and pydantic ended up in ``sys.modules``. (Timings are
+benchmarks, see bench/README.md; here only what gets imported.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import io, json, sys
+from lossctl.cli import main
+out, sys.stdout = sys.stdout, io.StringIO()
+try:
+    code = main(json.loads(sys.argv[1]))
+except SystemExit as e:
+    code = e.code
+text, sys.stdout = sys.stdout.getvalue(), out
+print(json.dumps({"code": code, "out": text,
+                  "loaded": [m for m in ("pandas", "pyarrow", "rich", "pydantic") if m in sys.modules]}))
+"""
+
+
+def probe(args: list[str]) -> dict:
+    r = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_help_does_not_import_pandas():
+    r = probe(["--help"])
+    assert r["code"] == 0
+    assert "compute" in r["out"]
+    assert "pandas" not in r["loaded"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_inline_compute_imports_neither_pandas_nor_rich_nor_pydantic(fmt):
+    r = probe(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--format", fmt])
+    assert r["code"] == 0
+    assert "0.464368" in r["out"] or "0.464369" in r["out"]
+    # pandas and pyarrow are for files; rich only for help and progress; pydantic is typer's
+    # coercion, skipped for plain str/bool parameters (lossctl.cli._skip_pydantic_for_plain_params)
+    assert r["loaded"] == []
+
+
+def test_compute_help_lists_the_loss_options():
+    r = probe(["compute", "--help"])
+    assert r["code"] == 0
+    for opt in ("--label-smoothing", "--ignore-index", "--pos-weight", "--no-log-input", "--quantile", "--explain"):
+        assert opt in r["out"]
+    assert "pandas" not in r["loaded"]
