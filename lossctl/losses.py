@@ -381,7 +381,7 @@ def _nll(x, y, opts) -> Parts:
     ignore_index = int(opts.get("ignore_index", -100))
     xa = np.asarray(x, dtype=np.float64)
     ya = None if y is None else np.asarray(y)
-    if ya is not None and ya.shape == xa.shape and xa.ndim >= 1 and ya.ndim >= 1 and xa.ndim > 1:
+    if ya is not None and ya.shape == xa.shape and xa.ndim > 1:
         raise _err(
             opts,
             f"nll takes class indices, but target has the input's shape {xa.shape}",

@@ -501,3 +501,9 @@ def test_lm_positive_log_probability_suggests_probs():
     e = fn_error("lm", [-0.2, 0.7], None)
     assert str(e) == "key 'input': token 1: log-probability 0.7 is positive"
     assert e.hint == "add --probs if the input holds probabilities"
+
+
+def test_nll_refuses_probability_targets():
+    e = fn_error("nll", np.zeros((2, 3)), np.full((2, 3), 1 / 3))
+    assert str(e) == "key 'target': nll takes class indices, but target has the input's shape (2, 3)"
+    assert e.hint == "for probability targets use cross-entropy"
