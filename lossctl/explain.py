@@ -243,11 +243,10 @@ def _class_steps(spec, x, y, opts, parts, max_rows):
             nll = -row[yk]
             expr = f"-x[{yk}] = -{fpar(row[yk])} = {f2(nll)}"
         elif probs:
-            nll = -math.log(row[yk]) if row[yk] > 0 else math.inf
+            nll = float(-np.log(row[yk]))  # as the loss computes it, to the last bit
             expr = f"-log(p[{yk}]) = -log({fin(row[yk])}) = {f2(nll)}"
         else:
-            lse = float(L.logsumexp(row))
-            nll = lse - row[yk]
+            nll = float(-L._log_softmax(row)[yk])
             expr = f"logsumexp({fvec(row)}) - {fpar(row[yk])} = {f4(nll)}"
         line = f"{lab} (target {yk}): {expr}"
         if eps:
