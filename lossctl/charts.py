@@ -354,9 +354,12 @@ class _Renderable:
         w = self._natural_width(options.max_width if self.width is None else min(self.width, options.max_width), ascii_mode)
         cache: dict = {}
         for line in self._lines(max(1, w), ascii_mode):
-            used = 0
+            # no trailing blanks (containers such as tables and panels pad for themselves)
+            while line and not line[-1][0].rstrip():
+                line = line[:-1]
+            if line and line[-1][1] is None:
+                line = line[:-1] + [(line[-1][0].rstrip(), None)]
             for text, style in line:
-                used += len(text)
                 if style:
                     st = cache.get(style)
                     if st is None:
@@ -364,8 +367,6 @@ class _Renderable:
                     yield Segment(text, st)
                 else:
                     yield Segment(text)
-            if used < w:
-                yield Segment(" " * (w - used))
             yield Segment.line()
 
     def __rich_measure__(self, console, options):

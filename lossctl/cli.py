@@ -463,6 +463,45 @@ def parse_cmd(
 # ============================================================== plot
 # (owned by the charts work: keep edits inside this section)
 
+_PLOT_HELP = """Draw a loss curve from any log that 'lossctl parse' reads.
+
+Kinds: bar (the tutorial's 'Epoch 1: Loss = 2.5  ████…', one line per epoch, or per evenly spaced bucket of steps showing the bucket's mean), line (train and eval on one chart with axes, ticks and a legend) and spark (one line per series). The default is bar for one series of at most 30 points, else line. Several FILEs draw several series on one chart, labelled by file name. NaN/inf values are gaps, marked ! on the x axis. The chart goes to stdout; --width/--height fix its size (default: the terminal's width, 15 lines).
+
+\b
+Examples:
+  lossctl plot train.log
+  lossctl plot trainer_state.json --kind line --smooth 0.6
+  lossctl plot metrics.csv --split eval --kind bar
+  lossctl plot run1.log run2.log --metric loss --split train
+  lossctl plot train.log --ascii --width 72 --height 20 > loss.txt
+  cat train.log | lossctl plot - --logy
+"""
+
+
+@app.command("plot", help=_PLOT_HELP, no_args_is_help=True)
+def plot_cmd(
+    files: Optional[List[str]] = typer.Argument(None, metavar="FILE|-...", help="Log files, or - for stdin."),
+    metric: str = typer.Option("loss", "--metric", "-m", help="The metric to draw: canonical (loss, learning_rate, grad_norm) or as written in the log (eval_loss)."),
+    split: Optional[str] = typer.Option(None, "--split", "-s", help="train, eval, test (comma-separated). Default: train and eval when present."),
+    kind: str = typer.Option("auto", "--kind", "-k", help="auto | bar | line | spark."),
+    width: Optional[int] = typer.Option(None, "--width", "-w", min=20, max=1000, help="Chart width in columns (default: the terminal's)."),
+    height: Optional[int] = typer.Option(None, "--height", min=5, max=500, help="Line chart height in lines (default 15); bar chart: at most this many bars."),
+    smooth: Optional[str] = typer.Option(None, "--smooth", metavar="W", help="Line chart: TensorBoard's debiased EMA with weight W in [0, 1), e.g. 0.6 (TensorBoard's default); raw points stay faint."),
+    logy: Optional[bool] = typer.Option(None, "--logy/--no-logy", help="Log-scale y axis (default: automatic when the values span more than two decades)."),
+    ascii_: bool = typer.Option(False, "--ascii", help="Only ASCII characters (frame included); each series gets its own marker."),
+    glyphs: str = typer.Option("braille", "--glyphs", help="Line chart dots: braille | block | ascii."),
+    run: Optional[int] = typer.Option(None, "--run", min=1, help="Only run N (a step counter that restarts starts a new run); default: every run."),
+    log_format: Optional[str] = typer.Option(None, "--log-format", "-l", metavar="NAME", help="Force the log format (see 'lossctl parse --list-formats')."),
+) -> None:
+    from lossctl import render
+
+    charts = render.plot_logs(
+        files or [], metric=metric, splits=render.parse_splits(split), kind=kind.lower(), width=width,
+        height=height, smooth=render.parse_smooth(smooth), logy=logy,
+        glyphs="ascii" if ascii_ else glyphs.lower(), run=run, log_format=log_format,
+    )
+    render.show(charts, width=width)
+
 
 # ============================================================== diagnose
 # (owned by the diagnose work: keep edits inside this section)
