@@ -267,6 +267,11 @@ def compute(
             result = _compute_chunks(spec, preds, opts, red, strict, explain, progress)
     finally:
         preds.close()
+        late = [n for n in preds.notes if n not in notes]  # found while reading (JSON Lines)
+        notes.extend(late)
+        if on_note:
+            for n in late:
+                on_note(n)
     result.options = public
     result.notes = notes
     result.source = preds.source
@@ -385,19 +390,34 @@ def _call(spec, x, y, opts, preds, row0: int):
 
 
 def _located(e: InputError, preds) -> InputError:
+    """Add the file (and for CSV the line and column) to a message from the loss functions."""
     if not preds.source or e.source:
         return e
     global _ROW_RE
     import re
 
+    from lossctl.errors import location
+
     if _ROW_RE is None:
-        _ROW_RE = re.compile(r"\brow (\d+)")
+        _ROW_RE = re.compile(r"\b(?:row|token) (\d+)")
+    msg = e.message
+    prefix = location(None, e.line, e.column, e.key)
+    if prefix and msg.startswith(prefix + ": "):
+        msg = msg[len(prefix) + 2:]
     line = None
-    m = _ROW_RE.search(e.message)
-    if m and preds.format in ("csv", "tsv"):
-        line = int(m.group(1)) + 1 + preds.header_lines
-    err = InputError(e.message, source=preds.source, line=line, hint=e.hint)
-    return err
+    column = e.column
+    key = e.key
+    if preds.format in ("csv", "tsv", "parquet"):
+        m = _ROW_RE.search(msg)
+        if m and preds.format != "parquet":
+            line = int(m.group(1)) + 1 + preds.header_lines
+        if key == "target" and preds.target_columns and len(preds.target_columns) == 1:
+            column, key = preds.target_columns[0], None
+        elif key == "input" and preds.columns and len(preds.columns) == 1:
+            column, key = preds.columns[0], None
+        elif key in ("input", "target"):
+            key = None
+    return InputError(msg, source=preds.source, line=line, column=column, key=key, hint=e.hint)
 
 
 def _explain(spec, x, y, opts, red, parts) -> list[str]:

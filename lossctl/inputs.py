@@ -56,6 +56,8 @@ CHUNK_BYTES = 8 << 20
 CHUNK_ROWS = 100_000
 
 _SNIFF_BYTES = 64 * 1024
+# LossSpec.target values whose records are sequences (lm): read whole, ragged, target optional.
+SEQUENCE_KINDS = ("tokens", "none")
 
 
 @dataclass
@@ -141,29 +143,25 @@ def _first_bad(obj: Any, path: str = "") -> tuple[str, Any] | None:
     return (path, obj)
 
 
-def _lengths(obj: Any, path: str = "") -> tuple[str, int, str, int] | None:
-    """The first place where sibling lists have different lengths (ragged input)."""
+def _lengths(obj: Any, path: str = "") -> str | None:
+    """Where nested lists stop being rectangular (ragged rows, numbers mixed with lists)."""
     if not isinstance(obj, (list, tuple)) or not obj:
         return None
-    lens = [(i, len(v)) for i, v in enumerate(obj) if isinstance(v, (list, tuple))]
-    kinds = {isinstance(v, (list, tuple)) for v in obj}
-    if len(kinds) > 1:
-        i = next(i for i, v in enumerate(obj) if isinstance(v, (list, tuple)) != isinstance(obj[0], (list, tuple)))
-        return (f"{path}[0]", _depth_len(obj[0]), f"{path}[{i}]", _depth_len(obj[i]))
-    if lens:
-        n0 = lens[0][1]
-        for i, n in lens:
-            if n != n0:
-                return (f"{path}[0]", n0, f"{path}[{i}]", n)
+    is_list = [isinstance(v, (list, tuple)) for v in obj]
+    if any(is_list) and not all(is_list):
+        i = is_list.index(not is_list[0])
+        what = "a list" if is_list[i] else "a number"
+        return f"{path}[{i}] is {what} while {path}[0] is {'a list' if is_list[0] else 'a number'}"
+    if all(is_list):
+        n0 = len(obj[0])
+        for i, v in enumerate(obj):
+            if len(v) != n0:
+                return f"rows have different lengths: {path}[0] has {n0} values, {path}[{i}] has {len(v)}"
         for i, v in enumerate(obj):
             r = _lengths(v, f"{path}[{i}]")
             if r:
                 return r
     return None
-
-
-def _depth_len(v: Any) -> int:
-    return len(v) if isinstance(v, (list, tuple)) else 0
 
 
 def to_array(obj: Any, source: str | None, key: str) -> np.ndarray:
@@ -177,17 +175,21 @@ def to_array(obj: Any, source: str | None, key: str) -> np.ndarray:
     try:
         arr = np.asarray(obj, dtype=np.float64)
     except (ValueError, TypeError):
+        if isinstance(obj, dict):
+            raise InputError("is a JSON object, not an array of numbers", source=source, key=key) from None
         bad = _first_bad(obj)
         if bad is not None:
             where, value = bad
             what = "null" if value is None else repr(value)
-            raise InputError(f"non-numeric value {what} at {where or 'top level'}", source=source, key=key,
+            if isinstance(value, dict):
+                what = "an object"
+            raise InputError(f"non-numeric value {what} at {where or 'the top level'}", source=source, key=key,
                              hint="every input and target value must be a number") from None
         ragged = _lengths(obj)
         if ragged is not None:
-            a, na, b, nb = ragged
-            raise InputError(f"rows have different lengths: {a} has {na} values, {b} has {nb}", source=source, key=key,
-                             hint="every row needs the same number of values") from None
+            raise InputError(ragged, source=source, key=key, hint="every row needs the same number of values") from None
+        if isinstance(obj, dict):
+            raise InputError("is a JSON object, not an array of numbers", source=source, key=key) from None
         raise InputError("is not an array of numbers", source=source, key=key) from None
     return arr
 
@@ -332,6 +334,8 @@ def sniff(head: bytes, name: str = "") -> str:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text[:1] == b"[":
         return "json"
+    if text[:1] == b'"' and b"\n" not in text.rstrip() and b"," not in text and b"\t" not in text:
+        return "json"  # a lone JSON string: read as JSON to say it is not a payload
     if text[:1] == b"{":
         nl = text.find(b"\n")
         if nl == -1:
@@ -382,7 +386,7 @@ def read_predictions(
 ) -> Predictions:
     """Open ``path`` (``-`` for stdin) as predictions.
 
-    ``target_kind`` is the loss's ``LossSpec.target`` ("class", "same" or "none"): it says
+    ``target_kind`` is the loss's ``LossSpec.target`` ("class", "same", or "tokens" for lm): it says
     whether a target must be found and how JSONL records are read. ``target_col`` /
     ``input_cols`` pick CSV/Parquet columns (comma lists or globs); ``var`` names the
     variance column or key (gaussian-nll).
@@ -471,7 +475,7 @@ def _records(records: list, source: str, target_kind: str, var: str | None, line
         (ik, x), (tk, y), (vk, v) = _payload_from_dict_at(rec, where, var)
         if keys is None:
             keys = (ik, tk, vk)
-        if target_kind == "none":  # lm: one record = one sequence
+        if target_kind in SEQUENCE_KINDS:  # lm: one record = one sequence
             xs.append(x)
             ys.append(y)
             continue
@@ -490,7 +494,7 @@ def _records(records: list, source: str, target_kind: str, var: str | None, line
                 vs.extend(v if isinstance(v, list) else [v])
         if (y is None) != (keys[1] is None):
             raise InputError("record has no target while others do" if y is None else "record has a target while others do not", **where)
-    if target_kind == "none":
+    if target_kind in SEQUENCE_KINDS:
         has_t = any(t is not None for t in ys)
         return xs, (ys if has_t else None), None, keys
     return xs, (ys if keys and keys[1] is not None else None), (vs if vs else None), keys
@@ -547,7 +551,8 @@ def _read_json(opened: _Opened, kind: str, *, target_kind: str, target_col, inpu
             preds.raw = (obj, None, None)
             preds.notes.append(f"{opened.name}: a bare list, taken as the input (no target)")
     else:
-        raise InputError(f"holds a JSON {type(obj).__name__}, not an object with input and target", source=opened.name,
+        kind = {str: "string", int: "number", float: "number", bool: "boolean"}.get(type(obj), "null")
+        raise InputError(f"holds a JSON {kind}, not an object with input and target", source=opened.name,
                          hint="expected {\"input\": [...], \"target\": [...]}")
     return preds
 
@@ -605,7 +610,7 @@ def _read_jsonl(opened: _Opened, kind: str, *, target_kind: str, target_col, inp
                 out_v.extend(v)
         return out_x, (out_y if state["keys"][1] is not None else None), (out_v or None)
 
-    if target_kind == "none":
+    if target_kind in SEQUENCE_KINDS:
         # lm: sequences are ragged; read whole (one record = one sequence)
         xs: list = []
         ys: list = []
@@ -685,7 +690,7 @@ def _roles(names: list[str], source: str, target_kind: str, target_col, input_co
     targets: list[str] = []
     if target_col:
         targets = _select(names, target_col, "--target-col", source)
-    elif target_kind != "none":
+    elif target_kind not in SEQUENCE_KINDS:
         lower = {n.lower(): n for n in names}
         for cand in TARGET_COLUMNS:
             if cand in lower:
@@ -721,7 +726,7 @@ def _roles(names: list[str], source: str, target_kind: str, target_col, input_co
     if not inputs:
         raise InputError("has no input columns" + (f" besides {', '.join(map(repr, sorted(used)))}" if used else ""),
                          source=source, line=1, hint="columns: " + ", ".join(names))
-    if target_kind != "none" and not targets:
+    if target_kind not in SEQUENCE_KINDS and not targets:
         raise InputError("has no target column", source=source, line=1,
                          hint="name it label or target, or pick it with --target-col; columns: " + ", ".join(names))
     desc = f"{source}: took {_cols(inputs)} as the input"
@@ -744,8 +749,12 @@ def _header(opened: _Opened, sep: str) -> list[str]:
     head = opened.head
     if not head.strip():
         raise InputError("is empty", source=opened.name, hint="expected a header line and one row per sample")
-    text = head.decode("utf-8-sig", errors="replace")
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first_raw = head.split(b"\n", 1)[0]
+    try:
+        first = first_raw.decode("utf-8-sig").rstrip("\r")
+    except UnicodeDecodeError as e:
+        raise InputError(f"is not UTF-8 text (byte 0x{first_raw[e.start]:02x} in the header)", source=opened.name,
+                         line=1, hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
     names = next(csv.reader([first], delimiter=sep))
     names = [n.strip() for n in names]
     numeric = 0
@@ -814,8 +823,8 @@ def _read_csv(opened: _Opened, kind: str, *, target_kind: str, target_col, input
                     continue
                 yield split(block, row0)
                 row0 += len(block)
-        except _ConversionError:
-            _locate_bad_cell(opened, sep, names, wanted)
+        except _ConversionError as e:
+            _locate_bad_cell(opened, sep, names, wanted, str(e))
             raise InputError("has a value that is not a number", source=opened.name,
                              hint="every input and target cell must be a number") from None
 
@@ -857,6 +866,9 @@ def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]
             raise InputError(f"has a row with the wrong number of columns ({msg.split(':', 1)[-1].strip()[:120]})",
                              source=opened.name, hint="every row needs one cell per header column") from None
         raise InputError(f"cannot be read as {'TSV' if sep == chr(9) else 'CSV'}: {msg[:200]}", source=opened.name) from None
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"cannot be read as {'TSV' if sep == chr(9) else 'CSV'}: {str(e)[:200]}",
+                         source=opened.name) from None
 
 
 def _pandas_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
@@ -880,37 +892,55 @@ def _pandas_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str
         raise _ConversionError("encoding") from None
 
 
-def _locate_bad_cell(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> None:
-    """Scan the file again to say which cell is not a number (only after a failure)."""
-    if opened.path is not None:
-        f: IO[bytes] = open(opened.path, "rb")
-    else:
-        return  # stdin/gzip: already consumed; the caller's generic message stands
-    if opened.path.endswith(".gz"):
-        return
-    idx = [names.index(w) for w in wanted]
-    with f:
-        text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=sep)
-        try:
-            next(reader)
-            for row in reader:
-                lineno = reader.line_num
-                if not row:
+def _locate_bad_cell(opened: _Opened, sep: str, names: list[str], wanted: list[str], detail: str = "") -> None:
+    """Say which cell is not a number: rescan the file (only after a failure), or use the reader's words."""
+    import re
+
+    src = opened.name
+    if opened.path is not None or (opened.compressed and src != "<stdin>" and os.path.isfile(src)):
+        idx = [names.index(w) for w in wanted]
+        f: IO[bytes] = gzip.open(src, "rb") if opened.compressed else open(src, "rb")  # type: ignore[assignment]
+        with f:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise InputError(f"is not UTF-8 text (byte 0x{raw[e.start]:02x})", source=src, line=lineno,
+                                     hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
+                if lineno == 1 or not line.strip():
                     continue
+                row = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
                 for j in idx:
                     cell = row[j].strip() if j < len(row) else ""
-                    if cell == "" or cell.lower() in ("nan", "-nan", "na", "n/a", "null", "none", "inf", "-inf",
-                                                      "+inf", "infinity", "-infinity"):
+                    if _is_number_cell(cell):
                         continue
-                    try:
-                        float(cell)
-                    except ValueError:
-                        raise InputError(f"{cell[:40]!r} is not a number", source=opened.name, line=lineno,
-                                         column=names[j], hint="every input and target cell must be a number") from None
-        except UnicodeDecodeError as e:
-            raise InputError(f"is not UTF-8 text (byte 0x{e.object[e.start]:02x})", source=opened.name,
-                             line=reader.line_num + 1, hint="convert it to UTF-8") from None
+                    raise InputError(f"{cell[:40]!r} is not a number", source=src, line=lineno, column=names[j],
+                                     hint="every input and target cell must be a number")
+    # stdin: the data is gone; pyarrow says "In CSV column #1: ... invalid value 'x'"
+    m = re.search(r"column #(\d+).*invalid value '([^']*)'", detail)
+    if m:
+        j = int(m.group(1))
+        col = names[j] if j < len(names) else None  # pyarrow counts the file's columns
+        raise InputError(f"{m.group(2)[:40]!r} is not a number", source=src, column=col,
+                         hint="every input and target cell must be a number")
+    m = re.search(r"could not convert string to float: '([^']*)'", detail)
+    if m:
+        raise InputError(f"{m.group(1)[:40]!r} is not a number", source=src,
+                         hint="every input and target cell must be a number")
+
+
+_NAN_WORDS = {"", "nan", "-nan", "+nan", "na", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity",
+              "+infinity", "#n/a", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan", "<na>", "-nan(ind)"}
+
+
+def _is_number_cell(cell: str) -> bool:
+    if cell.lower() in _NAN_WORDS:
+        return True
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------- numpy
@@ -958,12 +988,25 @@ def _read_npz(opened: _Opened, kind: str, *, target_kind: str, target_col, input
             else:
                 raise InputError("has no input array", source=opened.name,
                                  hint="name it 'input' (or logits, probs); arrays found: " + ", ".join(files))
-        x = _numeric(z[ik], opened.name, ik)
-        y = _numeric(z[tk], opened.name, tk) if tk else None
-        v = _numeric(z[vk], opened.name, vk) if vk else None
+        x = _npz_array(z, ik, opened.name)
+        y = _npz_array(z, tk, opened.name) if tk else None
+        v = _npz_array(z, vk, opened.name) if vk else None
     preds = Predictions(source=opened.name, format="npz", raw=(x, y, v))
     preds.notes.append(f"{opened.name}: took array {_describe((ik, tk, vk), '')[4:]}")
     return preds
+
+
+def _npz_array(z, key: str, source: str) -> np.ndarray:
+    try:
+        arr = z[key]
+    except ValueError as e:  # object arrays need pickle: refused
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise InputError("holds Python objects; lossctl never unpickles data", source=source, key=key,
+                             hint="save plain numeric arrays (np.savez with float or int arrays)") from None
+        raise InputError(f"cannot be read: {e}", source=source, key=key) from None
+    except Exception as e:  # a damaged member
+        raise InputError(f"cannot be read: {e}", source=source, key=key) from None
+    return _numeric(arr, source, key)
 
 
 def _reopen_bytes(opened: _Opened) -> _Opened:  # pragma: no cover - npz sniffed but holds one array

@@ -1,0 +1,402 @@
+"""`lossctl compute` and `lossctl losses` through the CLI: inline values, files, output
+formats, lm, --explain, warnings, and one clear error line (exit 2) for every bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from lossctl import losses
+
+CE_ONE = 0.4643687841079449  # cross-entropy of [2, 1, 0.5] with target 0 (PyTorch)
+CE_TWO = [0.4643687841079449, 0.10960146452146535]  # ... and of [0.1, 3, 0.2] with target 1
+
+
+def error_line(r, *words):
+    """The run failed with exit 2 and exactly one 'lossctl: error:' line holding ``words``."""
+    assert r.code == 2, (r.code, r.out, r.err)
+    assert "Traceback" not in r.err
+    errors = [ln for ln in r.err.splitlines() if ln.startswith("lossctl: error:")]
+    assert len(errors) == 1, r.err
+    for w in words:
+        assert w in errors[0], (w, errors[0])
+    assert r.out == ""
+    return errors[0]
+
+
+# ---------------------------------------------------------------- inline values and output formats
+
+
+def test_inline_table(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2.0,1.0,0.5", "--target", "0"])
+    assert r.code == 0, r.err
+    assert r.out == (
+        "┏━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━┓\n"
+        "┃ loss          ┃ reduction ┃    value ┃ count ┃ denominator ┃\n"
+        "┡━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━┩\n"
+        "│ cross-entropy │      mean │ 0.464369 │     1 │           1 │\n"
+        "└───────────────┴───────────┴──────────┴───────┴─────────────┘\n"
+    )
+    assert r.err == ""
+
+
+def test_inline_json_has_the_effective_options(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0,1", "--format", "json",
+             "--label-smoothing", "0"])
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    assert d["loss"] == "cross-entropy" and d["reduction"] == "mean"
+    assert d["value"] == pytest.approx(sum(CE_TWO) / 2, rel=1e-12)
+    assert d["count"] == 2 and d["denominator"] == 2.0 and d["batch"] == 2
+    assert d["options"] == {"probs": False, "weight": None, "ignore-index": -100, "label-smoothing": 0.0}
+    assert d["warnings"] == []
+    assert "values" not in d and "explanation" not in d
+
+
+def test_reduction_none_json_values(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0,1", "-r", "none", "-f", "json"])
+    d = json.loads(r.out)
+    assert d["value"] is None
+    assert d["values"] == pytest.approx(CE_TWO, rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt, sep", [("csv", ","), ("tsv", "\t")])
+def test_reduction_none_delimited_rows(cli, fmt, sep):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0,1", "-r", "none", "-f", fmt])
+    rows = list(csv.reader(io.StringIO(r.out), delimiter=sep))
+    assert rows[0] == ["index", "value"]
+    assert [int(x[0]) for x in rows[1:]] == [0, 1]
+    assert [float(x[1]) for x in rows[1:]] == pytest.approx(CE_TWO, rel=1e-15)
+
+
+def test_reduction_none_ndjson_rows_and_2d_values(cli):
+    r = cli(["compute", "mse", "--input", "1,2;3,4", "--target", "1,1;1,1", "-r", "none", "-f", "ndjson"])
+    rows = [json.loads(x) for x in r.out.splitlines()]
+    assert rows == [{"index": 0, "position": 0, "value": 0.0}, {"index": 0, "position": 1, "value": 1.0},
+                    {"index": 1, "position": 0, "value": 4.0}, {"index": 1, "position": 1, "value": 9.0}]
+
+
+def test_summary_csv(cli):
+    r = cli(["compute", "mse", "--input", "1,2,3", "--target", "1,2,5", "-f", "csv", "-r", "sum"])
+    assert r.out == "loss,reduction,value,count,denominator\nmse,sum,4.0,3,3.0\n"
+
+
+def test_nan_is_null_in_json_and_warned_on_stderr(cli):
+    r = cli(["compute", "mse", "--input", "1,nan,3", "--target", "1,2,inf", "-r", "none", "-f", "json"])
+    assert r.code == 0
+    d = json.loads(r.out)
+    assert d["values"] == [0.0, None, None]
+    assert "lossctl: warning: 2 NaN/inf values in the data; first: input row 1 is nan" in r.err
+    r = cli(["compute", "mse", "--input", "1,nan,3", "--target", "1,2,3", "-f", "json"])
+    assert json.loads(r.out)["value"] is None
+
+
+def test_strict_turns_nan_into_an_error(cli):
+    r = cli(["compute", "mse", "--input", "1,2,3", "--target", "1,inf,3", "--strict"])
+    error_line(r, "NaN/inf in the data", "target row 1 is inf")
+
+
+def test_loss_warnings_go_to_stderr(cli):
+    r = cli(["compute", "cross-entropy", "--input", "0.5,0.3,0.1", "--target", "0", "--probs", "-f", "json"])
+    assert r.code == 0
+    assert json.loads(r.out)["value"] == pytest.approx(-math.log(0.5), rel=1e-15)
+    assert "lossctl: warning: 1 probability row" in r.err and "do not sum to 1" in r.err
+
+
+def test_table_reduction_none_lists_values_then_totals(cli):
+    r = cli(["compute", "l1", "--input", "1,2,4", "--target", "0,0,0", "-r", "none"])
+    assert r.code == 0
+    assert "│ 2     │     4 │" in r.out
+    assert "│ 7   │     3 │           3 │" in r.out
+
+
+def test_options_of_every_kind(cli):
+    def value(args):
+        r = cli(["compute"] + args + ["-f", "json"])
+        assert r.code == 0, r.err
+        return json.loads(r.out)
+
+    d = value(["poisson-nll", "--input", "2", "--target", "3", "--no-log-input", "--full"])
+    assert d["options"] == {"log-input": False, "full": True, "eps": 1e-08}
+    assert d["value"] == pytest.approx(2 - 3 * math.log(2 + 1e-8) + 3 * math.log(3) - 3 + 0.5 * math.log(2 * math.pi * 3))
+    d = value(["huber", "--input", "0,5", "--target", "0,0", "--delta", "2"])
+    assert d["value"] == pytest.approx((0 + 2 * (5 - 1)) / 2)
+    d = value(["multi-margin", "--input", "0.5,-0.2,-0.3", "--target", "0"])
+    assert d["value"] == pytest.approx(1 / 6)  # LOSSES.md: PyTorch gives 0.1667
+    d = value(["cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0,1", "--weight", "1,3,1"])
+    assert d["value"] == pytest.approx((CE_TWO[0] + 3 * CE_TWO[1]) / 4, rel=1e-12)
+    assert d["denominator"] == 4.0 and d["options"]["weight"] == [1.0, 3.0, 1.0]
+    d = value(["cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0,-100"])
+    assert d["value"] == pytest.approx(CE_TWO[0]) and d["denominator"] == 1.0
+    d = value(["kl-div", "--input", "-1,-2;-0.5,-1", "--target", "0.5,0.5;0.2,0.8", "-r", "batchmean"])
+    t = np.array([[0.5, 0.5], [0.2, 0.8]])
+    assert d["value"] == pytest.approx(float(np.sum(t * (np.log(t) - np.array([[-1, -2], [-0.5, -1]])))) / 2)
+    d = value(["gaussian-nll", "--input", "0,1", "--target", "1,1", "--var", "2"])
+    assert d["value"] == pytest.approx(np.mean([0.5 * (math.log(2) + 0.5), 0.5 * math.log(2)]))
+    d = value(["gaussian-nll", "--input", "0,1", "--target", "1,1", "--var", "2,0.5"])
+    assert d["value"] == pytest.approx(np.mean([0.5 * (math.log(2) + 0.5), 0.5 * math.log(0.5)]))
+    d = value(["quantile", "--input", "1,2", "--target", "2,1", "--quantile", "0.9"])
+    assert d["value"] == pytest.approx((0.9 * 1 + 0.1 * 1) / 2)
+    d = value(["mae", "--input", "1,2", "--target", "2,4"])
+    assert d["loss"] == "l1" and d["value"] == 1.5
+
+
+def test_inline_json_arrays(cli):
+    r = cli(["compute", "cross-entropy", "--input", "[[2, 1, 0.5]]", "--target", "[0]", "-f", "json"])
+    assert json.loads(r.out)["value"] == pytest.approx(CE_ONE, rel=1e-15)
+
+
+# ---------------------------------------------------------------- files and stdin
+
+
+def test_bundled_examples(cli):
+    from tests.conftest import ROOT
+
+    r = cli(["compute", "cross-entropy", str(ROOT / "examples" / "preds.csv"), "-f", "json"])
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    assert d["count"] == 300 and d["source"].endswith("preds.csv")
+    assert d["value"] == pytest.approx(0.8046266862955529, rel=1e-12)
+    assert "took 5 columns ('logit_0' … 'logit_4') as the input, 'label' as the target" in r.err
+    r = cli(["compute", "cross-entropy", str(ROOT / "examples" / "preds.json"), "-f", "json"])
+    assert json.loads(r.out)["count"] == 8
+
+
+def test_stdin_dash(cli):
+    r = cli(["compute", "mse", "-", "-f", "json"], stdin='{"pred": [1, 2], "y": [0, 0]}')
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["value"] == 2.5
+    assert "<stdin>: took key 'pred' as the input, 'y' as the target" in r.err
+
+
+def test_stdin_gzip_csv(cli):
+    data = gzip.compress(b"label,a,b,c\n0,2,1,0.5\n")
+    r = cli(["compute", "cross-entropy", "-", "-f", "json"], stdin=data)
+    assert json.loads(r.out)["value"] == pytest.approx(CE_ONE, rel=1e-15)
+
+
+def test_stdin_terminal_is_refused(cli, monkeypatch):
+    from tests.conftest import run_cli
+
+    class TtyText(io.TextIOWrapper):
+        def isatty(self):
+            return True
+
+    real = io.TextIOWrapper
+    monkeypatch.setattr(io, "TextIOWrapper", TtyText)
+    try:
+        r = run_cli(["compute", "mse", "-"])
+    finally:
+        monkeypatch.setattr(io, "TextIOWrapper", real)
+    error_line(r, "stdin is a terminal")
+
+
+def test_target_override_for_a_file(cli, tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, np.array([[2.0, 1.0, 0.5]]))
+    r = cli(["compute", "cross-entropy", str(p), "--target", "0", "-f", "json"])
+    assert json.loads(r.out)["value"] == pytest.approx(CE_ONE, rel=1e-15)
+
+
+def test_csv_input_cols_and_target_col(cli, tmp_path):
+    p = tmp_path / "p.tsv"
+    p.write_text("id\tgold\ts0\ts1\ts2\n7\t0\t2\t1\t0.5\n")
+    r = cli(["compute", "cross-entropy", str(p), "--input-cols", "s*", "--target-col", "gold", "-f", "json"])
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["value"] == pytest.approx(CE_ONE, rel=1e-15)
+    assert "ignored 'id'" in r.err
+
+
+# ---------------------------------------------------------------- lm
+
+
+def test_lm_table_says_which_mean(cli, tmp_path):
+    p = tmp_path / "tok.json"
+    p.write_text(json.dumps({"input": [[0.8, 0.7], [0.5]]}))
+    r = cli(["compute", "lm", str(p), "--probs"])
+    assert r.code == 0, r.err
+    mean = (-math.log(0.8) - math.log(0.7) - math.log(0.5)) / 3
+    assert f"│ {mean:.6g}" in r.out
+    assert "per sequence" in r.out
+    assert "The mean NLL above is over all 3 tokens; the mean of the per-sequence means (0.49" in r.out
+
+
+def test_lm_json_breakdown(cli):
+    r = cli(["compute", "lm", "--input", "0.8,0.7", "--probs", "-f", "json"])
+    d = json.loads(r.out)
+    assert d["value"] == pytest.approx(0.2899092476264711, rel=1e-12)  # the tutorial's example
+    assert d["sum"] == pytest.approx(0.5798184952529422, rel=1e-12)
+    assert d["tokens"] == 2 and d["perplexity"] == pytest.approx(1.3363, abs=1e-4)
+    assert d["bits_per_token"] == pytest.approx(0.2899092476264711 / math.log(2), rel=1e-12)
+    assert d["sequences"] == [{"sequence": 0, "tokens": 2, "sum": pytest.approx(0.5798184952529422),
+                               "mean_nll": pytest.approx(0.2899092476264711), "perplexity": pytest.approx(1.33630621)}]
+    assert "not the same" in d["note"]
+
+
+def test_lm_jsonl_one_sequence_per_line(cli, tmp_path):
+    p = tmp_path / "seq.jsonl"
+    p.write_text('{"logprobs": [-0.1, -0.2]}\n{"logprobs": [-1.0]}\n')
+    d = json.loads(cli(["compute", "lm", str(p), "-f", "json"]).out)
+    assert d["tokens"] == 3 and [s["tokens"] for s in d["sequences"]] == [2, 1]
+    assert d["mean_of_sequence_means"] == pytest.approx((0.15 + 1.0) / 2)
+
+
+def test_bundled_tokens_example(cli):
+    from tests.conftest import ROOT
+
+    d = json.loads(cli(["compute", "lm", str(ROOT / "examples" / "tokens.json"), "-f", "json"]).out)
+    assert d["tokens"] == 47 and len(d["sequences"]) == 3
+
+
+# ---------------------------------------------------------------- --explain
+
+
+def test_explain_in_table_mode_comes_before_the_result(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain"])
+    assert r.code == 0, r.err
+    head, _, table = r.out.partition("┏")
+    assert head.strip(), "explanation lines before the table"
+    assert "0.464369" in table
+
+
+def test_explain_in_json_mode_is_a_list(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain", "-f", "json"])
+    d = json.loads(r.out)
+    assert isinstance(d["explanation"], list) and d["explanation"]
+    assert all(isinstance(x, str) for x in d["explanation"])
+
+
+# ---------------------------------------------------------------- listing the losses
+
+
+def test_compute_list_and_losses_print_every_loss(cli):
+    a = cli(["compute", "--list"])
+    b = cli(["losses"])
+    assert a.code == b.code == 0 and a.out == b.out
+    for name in losses.names():
+        spec = losses.REGISTRY[name]
+        assert f"{name}: " in a.out or f"{name} (alias" in a.out
+        assert spec.formula in a.out
+        for o in spec.options:
+            assert f"--{o.name}" in a.out
+
+
+def test_losses_json(cli):
+    d = json.loads(cli(["losses", "--format", "json"]).out)
+    assert [x["name"] for x in d] == losses.names()
+    ce = next(x for x in d if x["name"] == "cross-entropy")
+    assert {o["name"] for o in ce["options"]} == {"probs", "weight", "ignore-index", "label-smoothing"}
+    assert next(x for x in d if x["name"] == "kl-div")["reductions"] == ["mean", "sum", "none", "batchmean"]
+
+
+# ---------------------------------------------------------------- bad input: one line, exit 2
+
+
+def test_unknown_loss_suggests_the_closest(cli):
+    r = cli(["compute", "cross-entropi", "--input", "1", "--target", "0"])
+    error_line(r, "unknown loss 'cross-entropi'")
+    assert "did you mean 'cross-entropy'?" in r.err
+
+
+def test_option_not_taken_by_the_loss(cli):
+    error_line(cli(["compute", "mse", "--input", "1", "--target", "0", "--label-smoothing", "0.1"]),
+               "--label-smoothing is not an option of mse")
+    error_line(cli(["compute", "mse", "--input", "1", "--target", "0", "--probs"]), "--probs is not an option of mse")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["cross-entropy", "--label-smoothing", "1.5"], ["--label-smoothing must be between 0 and 1, got 1.5"]),
+    (["huber", "--delta", "0"], ["--delta must be greater than 0"]),
+    (["quantile", "--quantile", "1"], ["--quantile must be strictly between 0 and 1"]),
+    (["multi-margin", "--p", "3"], ["--p must be 1 or 2"]),
+    (["huber", "--delta", "abc"], ["--delta expects a number, got 'abc'"]),
+    (["mse", "-r", "batchmean"], ["--reduction batchmean is not accepted by mse"]),
+    (["mse", "-r", "avg"], ["--reduction avg is not accepted by mse"]),
+])
+def test_values_out_of_range(cli, args, words):
+    extra = ["--input", "1,2", "--target", "0"] if args[0] in ("cross-entropy", "multi-margin") else \
+        ["--input", "1", "--target", "0"]
+    error_line(cli(["compute"] + args + extra), *words)
+
+
+def test_weight_list_of_wrong_length(cli):
+    error_line(cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--weight", "1,2"]),
+               "--weight has 2 values but the input has 3 classes")
+
+
+def test_shapes_that_disagree_name_both(cli):
+    error_line(cli(["compute", "mse", "--input", "1,2,3", "--target", "1,2"]),
+               "input has shape (3,) but target has shape (2,)")
+    error_line(cli(["compute", "cross-entropy", "--input", "1,2;3,4", "--target", "0,1,1"]),
+               "input has shape (2, 2) but target has shape (3,)")
+
+
+def test_target_out_of_range_names_row_and_value(cli):
+    error_line(cli(["compute", "cross-entropy", "--input", "1,2;3,4", "--target", "0,2"]),
+               "row 1", "target class 2 is out of range", "2 classes")
+
+
+def test_target_out_of_range_in_a_csv_names_file_line_column(cli, tmp_path):
+    p = tmp_path / "p.csv"
+    p.write_text("label,a,b\n0,1,2\n1,1,2\n7,1,2\n")
+    error_line(cli(["compute", "cross-entropy", str(p)]), f"{p}:4: column 'label': row 2: target class 7 is out of range")
+
+
+def test_non_numeric_cell_names_file_line_column(cli, tmp_path):
+    p = tmp_path / "p.csv"
+    p.write_text("label,a,b\n0,1,2\n1,1,two\n")
+    error_line(cli(["compute", "cross-entropy", str(p)]), f"{p}:3: column 'b': 'two' is not a number")
+
+
+def test_non_numeric_inline_value(cli):
+    error_line(cli(["compute", "mse", "--input", "1,x", "--target", "1,2"]), "--input: 'x' (value 2) is not a number")
+
+
+@pytest.mark.parametrize("content", ["", "label,a\n", '{"input": [], "target": []}', "[]"])
+def test_empty_input(cli, tmp_path, content):
+    p = tmp_path / "empty.json"
+    p.write_text(content)
+    line = error_line(cli(["compute", "mse", str(p)]), str(p))
+    assert "empty" in line
+
+
+def test_missing_file_and_directory(cli, tmp_path):
+    error_line(cli(["compute", "mse", str(tmp_path / "nope.csv")]), "nope.csv: no such file")
+    error_line(cli(["compute", "mse", str(tmp_path)]), "is a directory")
+
+
+def test_unreadable_encoding(cli, tmp_path):
+    p = tmp_path / "latin.csv"
+    p.write_bytes(b"label,a\n0,1\n1,caf\xe9\n")
+    error_line(cli(["compute", "mse", str(p)]), f"{p}:3: is not UTF-8 text (byte 0xe9)")
+    p.write_bytes('{"input": [1], "target": [1], "n": "é"}'.encode("latin-1"))
+    error_line(cli(["compute", "mse", str(p)]), "is not UTF-8 text")
+
+
+def test_usage_mistakes(cli, tmp_path):
+    error_line(cli(["compute", "mse"]), "no predictions given")
+    p = tmp_path / "p.json"
+    p.write_text('{"input": [1], "target": [1]}')
+    error_line(cli(["compute", "mse", str(p), "--input", "1"]), "either FILE or --input")
+    error_line(cli(["compute", "mse", str(p), "--target-col", "y"]), "--target-col and --input-cols select columns")
+    error_line(cli(["compute", "mse", "--input", "1", "--target", "1", "--format", "xml"]), "unknown --format 'xml'")
+
+
+def test_missing_target(cli):
+    error_line(cli(["compute", "mse", "--input", "1,2"]), "mse needs a target")
+
+
+def test_no_traceback_even_for_odd_payloads(cli, tmp_path):
+    p = tmp_path / "odd.json"
+    for payload in ('"just a string"', '{"input": {"a": 1}, "target": [1]}', '{"input": [[1, [2]]], "target": [0]}',
+                    '{"input": [true, null], "target": [1, 1]}'):
+        p.write_text(payload)
+        r = cli(["compute", "mse", str(p)])
+        assert "Traceback" not in r.err and "internal error" not in r.err, (payload, r.err)
