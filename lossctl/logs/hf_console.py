@@ -204,7 +204,8 @@ def dict_pairs(line: str, start: int):
     return scan_dict(line, start)
 
 
-_METRIC_KEY_RE = re.compile(r"loss|^epoch$|^learning_rate$|^grad_norm$|^(?:eval|train|test|predict)_")
+# a metric dict has one of these keys (a config dict such as {'loss_scale': 1024} has not)
+_METRIC_KEY_RE = re.compile(r"^loss$|_loss$|^epoch$|^learning_rate$|^grad_norm$|^(?:eval|train|test|predict)_")
 
 
 def is_metric_dict(pairs) -> bool:
@@ -402,6 +403,18 @@ def _block_records(st: _State, ctx: ParseContext) -> list[Record]:
     return out
 
 
+def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
+    """'Continuing training from global step N': the run goes on from step N."""
+    st.banner = False
+    ls = ctx.hparams.get("logging_steps")
+    if isinstance(ls, (int, float)) and ls > 0:
+        st.train_count = int(global_step // ls)
+        st.last_train_step = float(st.train_count * ls)
+    else:
+        ctx.note(f"the run resumes from global step {global_step}, but logging_steps is not in the log: "
+                 "steps go on in logging order")
+
+
 def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
     st = _State()
     for line in source:
@@ -427,15 +440,12 @@ def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
                 if "Running training" in line:
                     st.banner = True
                 continue
-            if "=" in line or ":" in line:
-                if any(h in line for h in _HP_HINTS):
-                    read_hparams(line, ctx)
-                elif "Continuing training" in line:
-                    m = _CONTINUE_RE.search(line)
-                    if m is not None:
-                        st.banner = False
-                        st.train_count = int(int(m.group(1)) / _logging_steps(ctx))
-                        st.last_train_step = float(m.group(1))
+            if "Continuing training" in line:
+                m = _CONTINUE_RE.search(line)
+                if m is not None:
+                    _resume(st, ctx, int(m.group(1)))
+            elif ("=" in line or ":" in line) and any(h in line for h in _HP_HINTS):
+                read_hparams(line, ctx)
             continue
         while start >= 0:
             if line.startswith("{'", start) or line.startswith('{"', start):

@@ -64,8 +64,8 @@ def detect(sample: str) -> float:
         return 0.0
     first = lines[0].lstrip()
     if first.startswith("["):
-        return 0.6 if re.search(r'"\w*loss\w*"\s*:', sample) and re.search(
-            r'"(?:step|global_step|epoch|iteration|current_steps)"\s*:', sample) else 0.0
+        return 0.6 if re.search(r'"[^"]*loss[^"]*"\s*:', sample) and re.search(
+            r'"(?:step|global_step|epoch|iteration|iter|current_steps|_step)"\s*:', sample) else 0.0
     objs = steps = losses = 0
     for ln in lines[:200]:
         s = ln.strip()

@@ -81,6 +81,8 @@ def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
             step = None  # numbered in logging order (iter restarts every epoch)
         default = "test" if mode == "test" else "eval"
         for k, v in numeric:
+            if is_eval and k in ("lr", "memory", "time", "data_time"):
+                continue  # the val line repeats the current lr; timers are not eval metrics
             if is_eval:
                 split, metric = tidy.canonical(k, default)
                 if split == "train":
