@@ -548,7 +548,10 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
             ctx["resume_before"] = blow[2]
 
     # ------------------------------------------------------------ overfitting (rule O)
-    ovf = _overfitting(eval_f, train_f, ev, T) if eval_f.n >= 2 else None
+    # Overfitting needs something learned to overfit: when the train loss is the
+    # main curve it must have fallen (otherwise a rising eval is "not learning").
+    learned = st is None or main_name != "train" or st["fell"] or st["fell_head"]
+    ovf = _overfitting(eval_f, train_f, ev, T) if eval_f.n >= 2 and learned else None
     if verdict is None and ovf is not None:
         verdict, conf, summary = "overfitting", ovf[0], ovf[1]
 
@@ -561,7 +564,9 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
     # ------------------------------------------------------------ not learning (rule N)
     if verdict is None and st is not None:
         nl = _not_learning(st, ev, T)
-        if nl:
+        if nl and len(nl) == 3:
+            verdict, conf, summary = nl
+        elif nl:
             verdict, conf, summary = "not-learning", nl[0], nl[1]
 
     if verdict is None:
@@ -742,7 +747,8 @@ def _overfitting(eval_f: Series, train_f: Series, ev, T):
     does not decide). Overfitting when:
       - ≥ 3 evals, ≥ 2 evals after the best (HF/Lightning patience is counted in
         evaluations: two non-improving evals), GL ≥ 2 % (≥ 5 % and ≥ 3 evals after
-        the best: high confidence), the rise ref − best is > 3 σ_eval with the evals
+        the best: high confidence), the train loss did not rise (> 2 %) meanwhile,
+        the rise ref − best is > 3 σ_eval with the evals
         after the best trending up, or > 5 σ_eval (σ_eval from the MAD of the eval
         differences, so noisy evals that happen to dip do not fire),
         and the train loss did not rise after the best eval;
@@ -767,7 +773,21 @@ def _overfitting(eval_f: Series, train_f: Series, ev, T):
         return None
     ref = float(np.median(y[-min(3, after):]))
     gl = (ref - best) / denom
-    sig_e = curves.noise_sigma(y) if ne >= 5 else 0.0
+    # Eval noise σ_eval: from the scatter of the evals from the best on around
+    # their Theil–Sen line (≥ 4 points), else from the differences of all evals
+    # (≥ 5), else unknown (then only a ≥ 5 % rise with every eval after the best
+    # going up counts).
+    sig_known = True
+    if after >= 3:
+        xs, ys = x[j:], y[j:]
+        sl, ic = curves.theil_sen(xs, ys)
+        sig_e = curves.MAD_TO_SIGMA * float(np.median(np.abs(ys - (sl * xs + ic))))
+        if sig_e == 0 and ne >= 5:
+            sig_e = curves.noise_sigma(y)
+    elif ne >= 5:
+        sig_e = curves.noise_sigma(y)
+    else:
+        sig_e, sig_known = 0.0, False
     # the evals after the best must trend up (Theil–Sen slope > 0), unless the
     # rise is overwhelming (> 5 σ_eval): a minimum of noisy flat evals is followed
     # by evals that are higher on average but do not trend.
@@ -787,12 +807,15 @@ def _overfitting(eval_f: Series, train_f: Series, ev, T):
             tb = float(np.median(afterv[-max(1, math.ceil(0.1 * afterv.size)):]))
             ev["train_at_best"] = ta
             ev["train_end"] = tb
-            # "train kept falling": it must not have risen by more than 2 % meanwhile
+            # "train kept falling": it must not have risen (by more than 2 %)
+            # meanwhile; a train loss already on its plateau still counts.
             train_ok = tb <= ta * 1.02 if ta > 0 else tb <= ta
     epoch_txt = T("ev.eval_epoch", epoch=_fmt(eval_f.epoch[j], 3)) if math.isfinite(eval_f.epoch[j]) else ""
     if not train_ok:
         return None
-    if ne >= 3 and after >= 2 and gl >= 0.02 and (((ref - best) > 3 * sig_e and slope_up) or (ref - best) > 5 * sig_e):
+    all_up = bool(np.all(np.diff(y[j:]) > 0))
+    noise_ok = (((ref - best) > 3 * sig_e and slope_up) or (ref - best) > 5 * sig_e) if sig_known else (gl >= 0.05 and all_up)
+    if ne >= 3 and after >= 2 and gl >= 0.02 and noise_ok:
         conf = "high" if gl >= 0.05 and after >= 3 else "medium"
         if ta is None:
             conf = "low" if conf == "medium" else "medium"
@@ -836,8 +859,10 @@ def _oscillating(st, ev, T):
       - Q = r/se_b > 3 (the wandering is not noise),
       - r ≥ 3 % of the loss level and r ≥ 5 % of the total fall (a practical size:
         small bumps on a long, well-converged LLM curve do not count),
-      - and the second half does not trend down: its Theil–Sen change is not both
-        below −2 standard errors and larger than r.
+      - and the second half does not trend down: its Theil–Sen change (standard
+        error from the larger of noise and scatter) is not below −2 SE and larger
+        than r — or ≥ 40 % of its block-to-block movement is upward (an oscillation
+        that happens to end in a trough still moves up half of the time).
     Short or epoch-level curves (< 30 points, or one point per epoch: each point
     is already an average over an epoch, so large jumps are not batch noise):
     ≥ 15 % of the steps rise by more than 5 % of the level (the design's 2 % fired
@@ -856,7 +881,13 @@ def _oscillating(st, ev, T):
         ev["oscillation_q"] = q
         ev["oscillation_amp"] = r / level
         change, se = _second_half_trend(st)
-        trending_down = change < -2 * se and -change > r
+        # share of upward block-to-block movement in the second half: ~0.5 for an
+        # oscillation whatever its phase at the end, small for a falling curve.
+        d2h = np.diff(bl.med[bl.med.size // 2 :])
+        mv = float(np.abs(d2h).sum())
+        up2 = float(d2h[d2h > 0].sum() / mv) if mv > 0 else 0.0
+        ev["oscillation_up_share"] = up2
+        trending_down = change < -2 * se and -change > r and up2 < 0.4
         if q > 3 and r >= 0.03 * level and r >= 0.05 * max(fall, 0.0) and not trending_down:
             conf = "high" if q > 6 and r >= 0.06 * level else "medium"
             return conf, T("why.oscillating", amp=_pct(r / level, signed=False), q=_fmt(q, 3), change=_pct(change / level))
@@ -904,9 +935,32 @@ def _not_learning(st, ev, T):
         ev["window_starts_late"] = True
         return None
     if not st["fell"] and not st["fell_head"] and not sig_down:
-        conf = "high" if st["n"] >= 20 else ("medium" if st["n"] >= 8 else "low")
-        return conf, T("why.not_learning", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), pct=_pct(-st["R"]))
+        if _flat(st, ev):
+            conf = "high" if st["n"] >= 20 else ("medium" if st["n"] >= 8 else "low")
+            return conf, T("why.not_learning", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), pct=_pct(-st["R"]))
+        # no net progress, but it moves far more than noise: unstable, not flat
+        return "lr-too-high", ("medium" if st["n"] >= 8 else "low"), T("why.wander", spread=_pct(ev["spread_rel"], signed=False), l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]))
     return None
+
+
+def _flat(st, ev) -> bool:
+    """Whether a curve without net progress is flat (noise only) rather than wandering.
+
+    Long step-logged curves: the RMS distance of the 30 block medians from their
+    median is ≤ 3 standard errors of a block median or ≤ 3 % of the level. Short or
+    epoch-level curves (points are epoch averages): the robust spread
+    1.4826·MAD(y) is ≤ 5 % of the level.
+    """
+    level = st["level"]
+    if st["n"] >= 30 and not st["epoch_level"]:
+        bl = st["bl"]
+        se_b = curves.MEDIAN_SE_FACTOR * st["sigma"] / math.sqrt(max(bl.typical_size, 1.0))
+        rms = float(np.sqrt(np.mean((bl.med - np.median(bl.med)) ** 2)))
+        ev["spread_rel"] = rms / level
+        return rms <= 3 * se_b or rms <= 0.03 * level
+    spread = curves.MAD_TO_SIGMA * curves.mad(st["y"])
+    ev["spread_rel"] = spread / level
+    return spread <= 0.05 * level
 
 
 def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) -> list[Finding]:

@@ -65,6 +65,7 @@ EN: dict[str, str] = {
     "why.not_learning": "the loss hardly moved: {l0} → {lend} ({pct}), no significant trend at the end",
     "why.converging": "the loss fell {l0} → {lend} ({pct})",
     "why.short": "only {n} points",
+    "why.wander": "no net progress ({l0} → {lend}) while the loss moves up and down by {spread} of its level, far more than noise",
     "why.window": "the loss is flat ({l0} → {lend}) in a log that starts late, at step {step}: a plateau of a run whose start is not in the log",
     # ---- findings
     "f.still-improving": "still improving: the loss fell {change} ({pct}) over the last quarter — training longer should help",
@@ -162,6 +163,7 @@ ZH: dict[str, str] = {
     "why.not_learning": "Loss 几乎没有变化：{l0} → {lend}（{pct}），结尾没有显著趋势",
     "why.converging": "Loss 从 {l0} 降到 {lend}（{pct}）",
     "why.short": "只有 {n} 个点",
+    "why.wander": "没有净进展（{l0} → {lend}），而 Loss 上下波动达到水平的 {spread}，远超噪声",
     "why.window": "Loss 平坦（{l0} → {lend}），但日志从第 {step} 步才开始：这是一段平台期，训练的开头不在日志中",
     "f.still-improving": "仍在改善：最后四分之一期间 Loss 下降了 {change}（{pct}）——继续训练应该有帮助",
     "f.plateaued": "已收敛 / 进入平台期：最后四分之一变化 {change}（{pct}），在噪声范围内",

@@ -211,15 +211,22 @@ def make(label: str, seed: int, *, fmt: str | None = None, long_ok: bool = True)
     else:  # lr-too-high: a small initial fall, then oscillation around a level
         drop = float(rng.uniform(0.0, 0.3))
         amp = float(rng.uniform(0.12, 0.4))
-        cycles = min(float(rng.uniform(2.5, 8)), n / 12)  # ≥ 12 points per cycle: readable
+        cycles = min(float(rng.uniform(2.5, 8)), n / 20)  # ≥ 20 points per cycle: readable
         ph = rng.uniform(0, 2 * np.pi, 2)
         osc = 0.7 * np.sin(2 * np.pi * cycles * t + ph[0]) + 0.3 * np.sin(2 * np.pi * cycles * 2.3 * t + ph[1])
         start_fall = np.exp(-t / 0.05)
         base = level0 * (1 - drop * (1 - start_fall)) * (1 + amp * osc * (1 - start_fall))
         meta["shape"] = "oscillating"
         if epoch_level or n < 30:
-            # short runs: irregular ups and downs (a learning rate too high at epoch level)
-            base = level0 * (1 - drop * (1 - start_fall)) * (1 + amp * rng.uniform(-1, 1, n) * (t > 0.15))
+            # short / epoch-level runs: the tutorial's zig-zag (╱╲╱╲), irregular amplitude,
+            # sometimes two steps the same way
+            signs = np.where(rng.random(n) < 0.8, 1.0, -1.0) * np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+            base = level0 * (1 - drop * (1 - start_fall)) * (1 + amp * signs * rng.uniform(0.5, 1.0, n) * (t > 0.15))
+        else:
+            # identifiable: block medians (n/30 points each) must show the oscillation
+            # above their own noise (signal-to-noise ≥ 4)
+            noise = min(noise, amp * np.sqrt(n / 30) / 5)
+            meta["noise"] = noise
 
     y = base * (1 + _noise(rng, n, noise, heavy))
 
