@@ -941,7 +941,11 @@ class LineChart(_Renderable):
         lines.append(_finish([(self._tick_label_line(xt_cols, xt_labels, lw, W), None)], W))
 
         if has_legend:
-            lines.append(_finish(self._legend(asc, lw, bool(marks.size)), W))
+            legend = self._legend(asc, lw, bool(marks.size))
+            if sum(len(t) for t, _ in legend) > W:  # too many series: cut with an ellipsis
+                more = "..." if asc else "…"
+                legend = _finish(legend, W - len(more)) + [(more, None)]
+            lines.append(_finish(legend, W))
         if W > width:  # narrower than MIN_WIDTH: cut, never overflow
             lines = [_finish(line, width) for line in lines]
         return lines

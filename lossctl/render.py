@@ -126,6 +126,11 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
                 hint="splits found: " + ", ".join(present),
             )
     runs = sorted(set(int(r) for r in sub["run"].dropna()))
+    if len(runs) > 1:
+        from lossctl.output import note
+
+        note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "
+             "--run N draws one")
     curves = []
     for run in runs:
         for split in chosen:
@@ -226,11 +231,10 @@ class SparkRows:
         nw = max(len(n) for n in names)
         sw = max(len(s) for s in sums)
         room = max(1, width - nw - sw - 4)
-        out = []
-        for c, n, s in zip(self.curves, names, sums):
-            spark = Sparkline(c.y, width=min(room, max(1, c.y.size)), ascii=self.ascii, style=None).text()
-            out.append(f"{n.ljust(nw)}  {spark.ljust(min(room, max(len(spark), 1)))}  {s}"[:width].rstrip())
-        return out
+        sparks = [Sparkline(c.y, width=min(room, max(1, c.y.size)), ascii=self.ascii, style=None).text()
+                  for c in self.curves]
+        kw = max(len(k) for k in sparks)
+        return [f"{n.ljust(nw)}  {k.ljust(kw)}  {s}"[:width].rstrip() for n, k, s in zip(names, sparks, sums)]
 
     def to_text(self, width: int | None = None) -> str:
         return "".join(r + "\n" for r in self.rows(width or self.width or 80))

@@ -563,3 +563,12 @@ def test_rich_measure_of_bar_chart_is_its_natural_width():
     with console.capture() as cap:
         console.print(table)
     assert max(len(l) for l in cap.get().splitlines()) == 21 + 36
+
+
+def test_legend_too_long_is_cut_with_an_ellipsis():
+    series = [Series(None, [1, 2, 3], f"a-rather-long-series-name-{i}") for i in range(6)]
+    for ascii in (False, True):
+        text = LineChart(series, height=8, ascii=ascii).to_text(60)
+        legend = lines_of(text)[-1]
+        assert len(legend) == 60
+        assert legend.endswith("..." if ascii else "…")

@@ -176,3 +176,37 @@ def test_real_logs_plot(cli, name):
     lines = r.out.splitlines()
     assert lines and all(len(l) <= 80 for l in lines)
     assert r.out.isascii()
+
+
+def test_several_runs_in_one_file_are_series_with_a_note(cli, tmp_path):
+    log = tmp_path / "restarts.csv"
+    # the step counter restarts: two runs
+    log.write_text("step,loss\n1,2.0\n2,1.5\n3,1.2\n1,2.1\n2,1.4\n3,1.0\n")
+    r = cli(["plot", log, "--kind", "spark", "--width", "60"])
+    assert r.code == 0, r.err
+    assert [l.split("  ")[0] for l in r.out.splitlines()] == ["run 1 train", "run 2 train"]
+    assert "2 runs" in r.err and "--run N" in r.err
+    r = cli(["plot", log, "--kind", "spark", "--run", "2"])
+    assert r.out.splitlines() == ["train  █▄▁  2.1 → 1  min 1"]  # 1.4 → level 2.5 of 7 → ▄
+    assert r.err == ""
+
+
+def test_spark_rows_align(cli, tmp_path):
+    other = tmp_path / "longer.csv"
+    other.write_text("epoch,loss\n" + "".join(f"{e},{3 - e / 10}\n" for e in range(1, 11)))
+    r = cli(["plot", TUTORIAL, other, "--kind", "spark", "--width", "80"])
+    rows = r.out.splitlines()
+    assert rows == [
+        "tutorial.csv train  █▆▃▂▁       2.5 → 0.5  min 0.5",
+        "longer.csv train    █▇▆▆▅▄▃▃▂▁  2.9 → 2  min 2",
+    ]
+
+
+def test_show_puts_a_chart_on_stderr_for_commands_whose_product_is_data(capsys):
+    from lossctl.charts import BarChart
+    from lossctl.render import show
+
+    show([BarChart(["Epoch 1"], [2.5])], stderr=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "Epoch 1: Loss = 2.5  " + "█" * 36 + "\n"
