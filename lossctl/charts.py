@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
+from rich.cells import cell_len
 
 __all__ = [
     "BarChart",
@@ -378,18 +379,37 @@ class _Renderable:
         return Measurement(min(self._min_width(), nat), nat)
 
 
+def _cut(text: str, cells: int) -> str:
+    """The longest prefix of ``text`` that fits in ``cells`` terminal cells."""
+    if cell_len(text) <= cells:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > cells:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out)
+
+
+def _ljust(text: str, cells: int) -> str:
+    return text + " " * max(0, cells - cell_len(text))
+
+
 def _finish(line: list[Span], width: int) -> list[Span]:
-    """Merge adjacent spans of one style and cut the line at ``width`` cells."""
+    """Merge adjacent spans of one style and cut the line at ``width`` cells
+    (wide characters such as CJK count two)."""
     out: list[Span] = []
     used = 0
     for text, style in line:
         if not text:
             continue
-        if used + len(text) > width:
-            text = text[: width - used]
+        if used + cell_len(text) > width:
+            text = _cut(text, width - used)
         if not text:
             break
-        used += len(text)
+        used += cell_len(text)
         if out and out[-1][1] == style:
             out[-1] = (out[-1][0] + text, style)
         else:
@@ -491,7 +511,7 @@ class BarChart(_Renderable):
         x, y = x[order], y[order]
         if x.size <= max_rows:
             texts = [format_value(v) for v in x]
-            w = max((len(t) for t in texts), default=0)
+            w = max((len(t) for t in texts), default=0)  # numbers: ASCII
             return cls([f"{x_name} {t:>{w}}" for t in texts], y, **kwargs)
         starts, ends, values, npts, nbad, integral = bucket_points(x, y, max_rows)
         rng = []
@@ -520,13 +540,13 @@ class BarChart(_Renderable):
             self.label_fmt.format(label=lab, name=self.name, value=format_value(v, self.digits))
             for lab, v in zip(self.labels, self.values)
         ]
-        w = max((len(t) for t in texts), default=0)
-        return [t.ljust(w) for t in texts]
+        w = max((cell_len(t) for t in texts), default=0)
+        return [_ljust(t, w) for t in texts]
 
     def _geometry(self, width: int, ascii: bool):
         texts = self._label_texts()
-        lw = len(texts[0]) if texts else 0
-        note_w = max((len(n) for n in self.notes), default=0) if self.notes else 0
+        lw = cell_len(texts[0]) if texts else 0
+        note_w = max((cell_len(n) for n in self.notes), default=0) if self.notes else 0
         avail = width - lw - 2 - (note_w + 1 if note_w else 0)
         fin = self.values[np.isfinite(self.values)]
         pos = float(fin.max()) if fin.size and fin.max() > 0 else 0.0
@@ -573,11 +593,11 @@ class BarChart(_Renderable):
 
     def _natural_width(self, max_width: int, ascii: bool) -> int:
         lines = self._lines(max_width, ascii)
-        return max((sum(len(t) for t, _ in line) for line in lines), default=1) or 1
+        return max((sum(cell_len(t) for t, _ in line) for line in lines), default=1) or 1
 
     def _min_width(self) -> int:
         texts = self._label_texts()
-        return (len(texts[0]) if texts else 0) + 3
+        return (cell_len(texts[0]) if texts else 0) + 3
 
     def _lines(self, width: int, ascii: bool) -> list[list[Span]]:
         texts, lw, scale, neg_w, note_w = self._geometry(width, ascii)
@@ -942,7 +962,7 @@ class LineChart(_Renderable):
 
         if has_legend:
             legend = self._legend(asc, lw, bool(marks.size))
-            if sum(len(t) for t, _ in legend) > W:  # too many series: cut with an ellipsis
+            if sum(cell_len(t) for t, _ in legend) > W:  # too many series: cut with an ellipsis
                 more = "..." if asc else "…"
                 legend = _finish(legend, W - len(more)) + [(more, None)]
             lines.append(_finish(legend, W))
@@ -1029,15 +1049,18 @@ class LineChart(_Renderable):
         buf = [" "] * W
         spans = [self._label_span(c, lab, lw, W) for c, lab in zip(cols, labels)]
         xl = self.x_label or ""
-        if xl and len(xl) < W:
+        xw = cell_len(xl)
+        if xl and xw < W:
             # drop tick labels from the right until the axis name fits after them
-            while spans and spans[-1][1] + 2 > W - len(xl):
+            while spans and spans[-1][1] + 2 > W - xw:
                 spans.pop()
                 labels = labels[: len(spans)]
-            buf[W - len(xl) :] = list(xl)
+        else:
+            xl, xw = "", 0
         for (a, b), lab in zip(spans, labels):
             buf[a:b] = list(lab)
-        return "".join(buf)
+        # the axis name (may hold wide characters) replaces the blank end of the line
+        return "".join(buf[: W - xw]) + xl
 
     def _legend(self, asc: bool, lw: int, gaps: bool) -> list[Span]:
         parts: list[Span] = [(" " * (lw + 1), None)]

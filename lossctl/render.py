@@ -228,13 +228,21 @@ class SparkRows:
     def rows(self, width: int) -> list[str]:
         names = [c.label for c in self.curves]
         sums = [self._summary(c) for c in self.curves]
-        nw = max(len(n) for n in names)
+        from rich.cells import cell_len
+
+        nw = max(cell_len(n) for n in names)
         sw = max(len(s) for s in sums)
         room = max(1, width - nw - sw - 4)
         sparks = [Sparkline(c.y, width=min(room, max(1, c.y.size)), ascii=self.ascii, style=None).text()
                   for c in self.curves]
         kw = max(len(k) for k in sparks)
-        return [f"{n.ljust(nw)}  {k.ljust(kw)}  {s}"[:width].rstrip() for n, k, s in zip(names, sparks, sums)]
+        rows = []
+        for n, k, s in zip(names, sparks, sums):
+            row = n + " " * (nw - cell_len(n)) + "  " + k.ljust(kw) + "  " + s
+            while cell_len(row) > width:
+                row = row[:-1]
+            rows.append(row.rstrip())
+        return rows
 
     def to_text(self, width: int | None = None) -> str:
         return "".join(r + "\n" for r in self.rows(width or self.width or 80))

@@ -572,3 +572,19 @@ def test_legend_too_long_is_cut_with_an_ellipsis():
         legend = lines_of(text)[-1]
         assert len(legend) == 60
         assert legend.endswith("..." if ascii else "…")
+
+
+def test_wide_characters_count_two_cells():
+    # y label / series names / bar labels in Chinese (the tutorial's language)
+    x, tr, ev = overfitting()
+    chart = LineChart([Series(x, tr, "训练 Loss"), Series(x, ev, "验证 Loss")], height=10,
+                      x_label="步数", y_label="损失")
+    for w in (40, 41, 73):
+        text = chart.to_text(w)
+        assert max(cell_len(l) for l in lines_of(text)) <= w
+        assert lines_of(text)[-2].endswith("步数")
+    assert lines_of(chart.to_text(60))[-1].strip() == "─── 训练 Loss   - - 验证 Loss"
+    bars = BarChart(["第 1 轮", "第 10 轮"], [2.5, 0.5], label_fmt="{label}: {value}").to_text(40)
+    rows = lines_of(bars)
+    assert [cell_len(r.split("█")[0]) for r in rows] == [15, 15]  # "第 10 轮: 0.5" is 13 cells, + 2
+    assert all(cell_len(r) <= 40 for r in rows)
