@@ -31,7 +31,8 @@ JSON schema (``Diagnosis.to_dict()``, stable; ``lossctl diagnose --format json``
          "framework": "hf", "message": "lower the learning rate"}
       ],                             # framework: hf | keras | lightning | any
       "best_step": 2000,             # step of the lowest eval loss, or null
-      "evidence": {...}              # flat dict of the numbers used (see below)
+      "evidence": {...},             # flat dict of the numbers used (see below)
+      "evidence_lines": ["..."]      # the same numbers as sentences (in --lang)
     }
 
 Finding codes: still-improving, plateaued, schedule-decay, spikes, noisy,
@@ -89,7 +90,7 @@ FINDING_ORDER = (
     "no-eval",
 )
 #: Formats whose grad_norm is Hugging Face's pre-clipping norm with max_grad_norm=1.0 by default.
-HF_FORMATS = ("hf_trainer_state", "hf-trainer-state", "hf_console", "hf-console", "llamafactory", "jsonl")
+HF_FORMATS = ("hf_trainer_state", "hf-trainer-state", "hf_console", "hf-console")
 
 
 # --------------------------------------------------------------------------- results
@@ -145,6 +146,9 @@ class Diagnosis:
     run: Any = None
     source: str | None = None
     lang: str = "en"
+    #: the evidence as sentences for people (in ``lang``)
+    lines: list[str] = field(default_factory=list)
+    fmt: str | None = None
     # display data (not part of the JSON): block medians of the curves
     chart: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -174,6 +178,7 @@ class Diagnosis:
             "recommendations": [r.to_dict() for r in self.recommendations],
             "best_step": _py(self.best_step),
             "evidence": {k: _py(v) for k, v in self.evidence.items()},
+            "evidence_lines": list(self.lines),
         }
 
 
@@ -415,7 +420,9 @@ def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None) ->
         d.run = r
         d.source = src
         out.append(d)
-    return out
+    # runs without any loss (a file that also logs test-only runs) say nothing
+    with_loss = [d for d in out if d.evidence.get("n_points", 0) or d.evidence.get("n_eval", 0)]
+    return with_loss or out
 
 
 def _frame(source, log_format):
@@ -526,7 +533,9 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
             lang=lang,
         )
         d.recommendations = _recommend(d, c, lang, {})
-        d.chart = _chart_data(main, eval_f)
+        d.chart = _chart_data(main, eval_f, main_name)
+        d.fmt = c.fmt
+        d.lines = [d.summary]
         return d
 
     st = _stats(main, c, ev) if main.n >= 2 else None
@@ -589,10 +598,33 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
     # ------------------------------------------------------------ findings
     if st is not None:
         findings.extend(_findings(st, c, eval_f, train_f, ev, verdict, T))
-    d = Diagnosis(verdict, conf, summary, _order(findings), [], _best_eval_step(eval_f), ev, lang=lang)
+    d = Diagnosis(verdict, conf, summary, _order(findings), [], _best_eval_step(eval_f), ev, lang=lang, fmt=c.fmt)
     d.recommendations = _recommend(d, c, lang, ctx)
-    d.chart = _chart_data(main, eval_f)
+    d.chart = _chart_data(main, eval_f, main_name)
+    d.lines = _evidence_lines(d, st, T)
     return d
+
+
+def _evidence_lines(d: Diagnosis, st, T) -> list[str]:
+    """The numbers behind the verdict, as sentences."""
+    ev = d.evidence
+    out = [d.summary] if d.summary else []
+    if ev.get("n_points"):
+        if ev.get("main") == "eval":
+            out.append(T("ev.points_eval_main", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step"))))
+        else:
+            w = T("ev.warmup", step=_step_str(ev["warmup_end_step"])) if ev.get("warmup_end_step") is not None else ""
+            out.append(T("ev.points", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step")), warmup=w))
+    if st is not None:
+        out.append(T("ev.levels", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), pct=_pct(-st["R"]), sigma=_fmt(st["sigma"]), noise_pct=_pct(ev.get("noise_rel", 0.0), signed=False)))
+    if ev.get("eval_best") is not None and d.verdict != "overfitting":
+        ep = T("ev.eval_epoch", epoch=_fmt(ev["eval_best_epoch"], 3)) if ev.get("eval_best_epoch") is not None else ""
+        out.append(T("ev.eval", best=_fmt(ev["eval_best"]), step=_step_str(ev["eval_best_step"]), epoch=ep, last=_fmt(ev["eval_last"]), gl=_pct(ev.get("eval_gl")), n=ev.get("n_eval")))
+        if ev.get("train_at_best") is not None:
+            out.append(T("ev.train_during", a=_fmt(ev["train_at_best"]), b=_fmt(ev["train_end"])))
+    if ev.get("lr_peak"):
+        out.append(T("ev.schedule", peak=_fmt(ev["lr_peak"]), end=_fmt(ev["lr_end"]), pct=_pct(ev.get("lr_end_ratio") or 0.0, signed=False)))
+    return out
 
 
 def _order(findings: list[Finding]) -> list[Finding]:
@@ -606,10 +638,11 @@ def _best_eval_step(eval_f: Series):
     return float(eval_f.x[int(np.argmin(eval_f.y))])
 
 
-def _chart_data(main: Series, eval_f: Series) -> dict[str, Any]:
-    x, y = curves.display_series(main.x, main.y, 400)
-    ex, ey = curves.display_series(eval_f.x, eval_f.y, 400)
-    return {"x": x, "y": y, "eval_x": ex, "eval_y": ey}
+def _chart_data(main: Series, eval_f: Series, main_name: str = "train") -> dict[str, Any]:
+    """The raw curves for the chart (the chart downsamples per column, keeping spikes)."""
+    if main_name == "eval":
+        return {"x": main.x, "y": main.y, "eval_x": _EMPTY, "eval_y": _EMPTY, "main": "eval"}
+    return {"x": main.x, "y": main.y, "eval_x": eval_f.x, "eval_y": eval_f.y, "main": "train"}
 
 
 def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
@@ -1078,10 +1111,16 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
             if a > 0 and b >= 10 * a and verdict != "diverged":
                 out.append(Finding("grad-norm-growth", "medium", T("f.grad-norm-growth", ratio=_fmt(b / a, 3), a=_fmt(a), b=_fmt(b)), {"start": a, "end": b}))
 
-    # --- noisy: σ ≥ 10 % of the loss level (and ≥ 20 points to estimate it).
-    if n >= 20 and st["sigma"] >= 0.10 * level:
+    # --- noisy: relative noise ≥ 10 % (and ≥ 20 points to estimate it). For a
+    # positive loss the relative noise is the robust σ of log(loss) (scale-free and
+    # right when the noise shrinks with the loss); otherwise σ / level.
+    rel = st["sigma"] / level
+    if n >= 20 and np.all(y > 0):
+        rel = curves.noise_sigma(np.log(y))
+    ev["noise_rel"] = rel
+    if n >= 20 and rel >= 0.10:
         every = _logging_every_step(c, x)
-        out.append(Finding("noisy", "medium", T("f.noisy", sigma=_fmt(st["sigma"]), pct=_pct(st["sigma"] / level, signed=False), why=T("f.noisy_every_step") if every else ""), {"sigma": st["sigma"], "every_step": every}))
+        out.append(Finding("noisy", "medium", T("f.noisy", sigma=_fmt(st["sigma"]), pct=_pct(rel, signed=False), why=T("f.noisy_every_step") if every else ""), {"sigma": st["sigma"], "noise_rel": rel, "every_step": every}))
 
     # --- learning rate probably too low: still improving, fell < 50 % in total,
     # and almost straight: the second half's fall is ≥ 60 % of the first half's

@@ -1,0 +1,291 @@
+"""What ``lossctl diagnose`` does once its options are read: inputs, rendering, --follow.
+
+Kept out of cli.py so the command stays a few lines and ``lossctl --help`` imports
+none of this. Output rules:
+
+- ``--format table``: the whole human report (verdict, picture, evidence,
+  findings, recommendations, chart) on stdout; several runs (a directory, or a
+  file with several runs) give one row per run, most severe verdict first.
+- ``--format json``: one object (one run) or a list of objects; ``ndjson``: one
+  object per line; ``csv``/``tsv``: one row per run. Only data on stdout.
+- ``--fail-on V1,V2``: exit 1 (CheckFailed) when a verdict is one of those.
+- ``--follow``: re-diagnose a growing file; json becomes one object per line per
+  update; stops on Ctrl-C (or after ``--max-updates``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lossctl import errors
+from lossctl import output as out_mod
+from lossctl.i18n import t
+
+ROW_COLUMNS = ("source", "run", "verdict", "confidence", "best_step", "points", "findings")
+
+
+def check_fail_on(value: str | None) -> set[str]:
+    from lossctl.diagnose import VERDICTS
+
+    if not value:
+        return set()
+    names = {v.strip().lower() for v in value.split(",") if v.strip()}
+    bad = sorted(names - set(VERDICTS))
+    if bad:
+        raise errors.UsageError(f"unknown verdict in --fail-on: {', '.join(bad)}", hint="choose among: " + ", ".join(VERDICTS))
+    return names
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _is_candidate(p: Path) -> bool:
+    name = p.name
+    if name.startswith(".") or not p.is_file():
+        return False
+    return p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".pdf", ".pt", ".bin", ".safetensors", ".ckpt", ".pth", ".npy", ".npz", ".md", ".py", ".yaml", ".yml")
+
+
+def collect(source: str, *, lang: str, log_format: str | None, run: int | None):
+    """Diagnoses for FILE, DIR or '-'. Returns (diagnoses, skipped files with reasons)."""
+    from lossctl.diagnose import diagnose_runs
+
+    if source != "-" and os.path.isdir(source):
+        files = sorted(p for p in Path(source).rglob("*") if _is_candidate(p) and not any(part.startswith(".") for part in p.relative_to(source).parts))
+        out, skipped = [], []
+        for f in files:
+            try:
+                ds = diagnose_runs(str(f), lang=lang, log_format=log_format)
+            except errors.LossctlError as e:
+                skipped.append((str(f), str(e)))
+                continue
+            for d in ds:
+                d.source = str(f.relative_to(source))
+            out.extend(ds)
+        if not out:
+            why = f" ({len(skipped)} file(s) without a readable loss)" if skipped else " (it is empty)"
+            raise errors.InputError(f"no training log with a loss in directory {source}{why}", hint="give a log file, or a directory that holds some")
+        return out, skipped
+    if source != "-" and not os.path.exists(source):
+        raise errors.InputError(f"no such file: {source}", hint="check the path; '-' reads stdin")
+    if source == "-" and sys.stdin is not None and out_mod.is_tty(sys.stdin):
+        raise errors.UsageError("'-' reads the log from stdin, but stdin is a terminal", hint="pipe a log in: cat train.log | lossctl diagnose -")
+    ds = diagnose_runs(source, lang=lang, log_format=log_format)
+    if run is not None:
+        ds = [d for d in ds if d.run == run]
+        if not ds:
+            raise errors.UsageError(f"there is no run {run} in this log", hint="runs start at 1; see `lossctl parse FILE`")
+    if source == "-":
+        for d in ds:
+            d.source = "<stdin>"
+    return ds, []
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _row(d) -> dict[str, Any]:
+    return {
+        "source": d.source,
+        "run": d.run,
+        "verdict": d.verdict,
+        "confidence": d.confidence,
+        "best_step": d.best_step,
+        "points": d.evidence.get("n_points", 0),
+        "findings": ",".join(f.code for f in d.findings),
+    }
+
+
+def sort_runs(ds):
+    from lossctl.diagnose import SEVERITY
+
+    return sorted(ds, key=lambda d: (SEVERITY[d.verdict], str(d.source), d.run if isinstance(d.run, (int, float)) else 0))
+
+
+def chart_for(d, width: int):
+    """A LineChart of the curve (train solid, eval dashed) sized for ``width``."""
+    import numpy as np
+
+    from lossctl.charts import LineChart, Series
+
+    c = d.chart
+    if not c or np.asarray(c.get("y", [])).size < 2:
+        return None
+    series = [Series(c["x"], c["y"], "train" if c.get("main") != "eval" else "eval")]
+    if np.asarray(c.get("eval_y", [])).size:
+        series.append(Series(c["eval_x"], c["eval_y"], "eval"))
+    axis = d.evidence.get("axis")
+    xl = {"epoch": "Epoch", "index": "Point"}.get(axis, "Step")
+    return LineChart(series, width=max(40, min(width, 100)), height=14, x_label=xl, y_label="Loss")
+
+
+def report_lines(d, lang: str) -> list[tuple[str, str | None]]:
+    """The human report as (text, style) lines, chart excluded."""
+    T = lambda key, **kw: t(key, lang, **kw)  # noqa: E731
+    from lossctl.diagnose import _fmt, _step_str
+
+    lines: list[tuple[str, str | None]] = []
+    head = d.source or "<data>"
+    if d.run is not None:
+        head += f"  ({T('label.run')} {d.run}" + (f", {d.fmt}" if d.fmt else "") + ")"
+    elif d.fmt:
+        head += f"  ({d.fmt})"
+    lines.append((head, "bold"))
+    style = {"converging": "green", "overfitting": "yellow", "lr-too-high": "yellow", "diverged": "bold red", "not-learning": "red", "insufficient-data": "dim"}[d.verdict]
+    vtext = T("verdict." + d.verdict)
+    vtext = d.verdict if vtext == d.verdict else f"{d.verdict} — {vtext}"
+    lines.append((f"{T('label.verdict')}: {vtext}  ({T('label.confidence')}: {T('confidence.' + d.confidence)})", style))
+    lines.append((f"{T('label.picture')}: {d.picture_text()}", None))
+    if d.best_step is not None:
+        ep = d.evidence.get("eval_best_epoch")
+        extra = T("ev.eval_epoch", epoch=_fmt(ep, 3)) if ep is not None else ""
+        lines.append((f"{T('label.best_step')}: step {_step_str(d.best_step)}{extra}", None))
+    lines.append((f"{T('label.evidence')}:", "bold"))
+    for s in d.lines:
+        lines.append((f"  - {s}", None))
+    lines.append((f"{T('label.findings')}:", "bold"))
+    if not d.findings:
+        lines.append((f"  {T('label.none')}", None))
+    for f in d.findings:
+        lines.append((f"  - [{T('confidence.' + f.confidence)}] {f.code}: {f.message}", None))
+    lines.append((f"{T('label.recommendations')}:", "bold"))
+    if not d.recommendations:
+        lines.append((f"  {T('label.none')}", None))
+    for r in d.recommendations:
+        lines.append((f"  - {r.text()}", None))
+    return lines
+
+
+def render_report(d, lang: str, console) -> None:
+    from rich.text import Text
+
+    for text, style in report_lines(d, lang):
+        console.print(Text(text, style=style or ""), soft_wrap=True)
+    chart = chart_for(d, console.width)
+    if chart is not None:
+        console.print(Text(t("label.chart", lang) + ":", style="bold"))
+        console.print(chart)
+
+
+def render_rows(ds, lang: str, console) -> None:
+    """One row per run, most severe first, with a sparkline of each curve.
+
+    A plain aligned table (never truncated: a long path makes the line longer
+    rather than losing a column); widths count terminal cells (CJK text is wide).
+    """
+    import numpy as np
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    from lossctl.charts import Sparkline
+    from lossctl.diagnose import _step_str
+
+    sources = {d.source for d in ds}
+    cols = ["source", "run", "verdict", "confidence", "best step", "points", "curve", "findings"]
+    rows = []
+    for d in ds:
+        y = np.asarray(d.chart.get("y", []))
+        spark = Sparkline(y, width=20).text() if y.size else ""
+        src = str(d.source) if len(sources) > 1 else os.path.basename(str(d.source))
+        rows.append([src, str(d.run) if d.run is not None else "-", d.verdict, t("confidence." + d.confidence, lang),
+                     _step_str(d.best_step), str(d.evidence.get("n_points", 0)), spark, ", ".join(f.code for f in d.findings) or "-"])
+    right = {1, 4, 5}
+    widths = [max(cell_len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
+
+    def line(vals):
+        parts = []
+        for i, v in enumerate(vals):
+            pad = " " * (widths[i] - cell_len(v))
+            parts.append(pad + v if i in right else v + pad)
+        return "  ".join(parts).rstrip()
+
+    console.print(Text(line(cols), style="bold"), soft_wrap=True)
+    for r in rows:
+        console.print(Text(line(r)), soft_wrap=True)
+
+
+def emit(ds, *, fmt: str, lang: str, many: bool, follow: bool = False) -> None:
+    if fmt == "table":
+        con = out_mod.console()
+        if many:
+            render_rows(ds, lang, con)
+        else:
+            render_report(ds[0], lang, con)
+        return
+    objs = [d.to_dict() for d in ds]
+    if fmt == "ndjson" or (fmt == "json" and follow):
+        out_mod.write_ndjson(objs)
+    elif fmt == "json":
+        out_mod.write_json(objs if many else objs[0])
+    else:
+        out_mod.write_rows([_row(d) for d in ds], ROW_COLUMNS, fmt)
+
+
+def check_fail(ds, fail_on: set[str]) -> None:
+    hit = [d for d in ds if d.verdict in fail_on]
+    if hit:
+        d = hit[0]
+        where = f"{d.source}" + (f" run {d.run}" if d.run is not None and len(ds) > 1 else "")
+        more = f" (and {len(hit) - 1} more)" if len(hit) > 1 else ""
+        raise errors.CheckFailed(f"verdict {d.verdict} for {where}{more} (--fail-on {','.join(sorted(fail_on))})")
+
+
+# ------------------------------------------------------------------ the command
+
+
+def run_diagnose(source: str, *, fmt: str, lang: str, fail_on: str | None, follow: bool, log_format: str | None,
+                 run: int | None, interval: float = 2.0, max_updates: int | None = None) -> None:
+    fails = check_fail_on(fail_on)
+    if follow:
+        return _follow(source, fmt=fmt, lang=lang, fails=fails, log_format=log_format, run=run, interval=interval, max_updates=max_updates)
+    ds, skipped = collect(source, lang=lang, log_format=log_format, run=run)
+    for f, why in skipped:
+        out_mod.note(f"skipped {f}: {why}")
+    many = len(ds) > 1
+    if many:
+        ds = sort_runs(ds)
+    emit(ds, fmt=fmt, lang=lang, many=many)
+    if many and fmt == "table":
+        out_mod.note("one row per run; `lossctl diagnose FILE --run N` prints the full report of one run")
+    check_fail(ds, fails)
+
+
+def _follow(source, *, fmt, lang, fails, log_format, run, interval, max_updates) -> None:
+    if source == "-" or os.path.isdir(source):
+        raise errors.UsageError("--follow needs one log file (not '-' or a directory)", hint="lossctl diagnose train.log --follow")
+    if not os.path.exists(source):
+        raise errors.InputError(f"no such file: {source}", hint="check the path")
+    last_sig = None
+    updates = 0
+    waiting_noted = False
+    while True:
+        st = os.stat(source)
+        sig = (st.st_size, st.st_mtime_ns)
+        if sig != last_sig:
+            last_sig = sig
+            try:
+                ds, _ = collect(source, lang=lang, log_format=log_format, run=run)
+            except errors.InputError as e:
+                if not waiting_noted:
+                    out_mod.note(f"waiting for a loss in {source}: {e}")
+                    waiting_noted = True
+                ds = None
+            if ds:
+                updates += 1
+                many = len(ds) > 1
+                if fmt == "table":
+                    con = out_mod.console()
+                    if out_mod.is_tty(sys.stdout):
+                        con.clear()
+                    elif updates > 1:
+                        sys.stdout.write("\n")
+                emit(sort_runs(ds) if many else ds, fmt=fmt, lang=lang, many=many, follow=True)
+                sys.stdout.flush()
+                check_fail(ds, fails)
+        if max_updates is not None and updates >= max_updates:
+            return
+        time.sleep(interval)
