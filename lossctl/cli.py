@@ -506,6 +506,44 @@ def plot_cmd(
 # ============================================================== diagnose
 # (owned by the diagnose work: keep edits inside this section)
 
+_DIAGNOSE_HELP = """Tell what a training curve means and what to change.
+
+One verdict — converging, overfitting, lr-too-high (oscillating, not converging), diverged (NaN/inf or blowing up), not-learning (flat from the start) or insufficient-data — with a confidence, the numbers behind it, findings (still improving, plateaued, spikes, noisy, hidden NaNs, clipping saturated, ...), the best checkpoint (step of the lowest eval loss) and recommendations in Hugging Face TrainingArguments terms (plus Keras / Lightning lines). The report names which of the tutorial's three pictures the curve matches and draws it.
+
+FILE is any log `lossctl parse` reads; '-' reads stdin; a DIR gives one row per run, most severe first. --format json prints one object per run (a list for several), ndjson one per line, csv/tsv one row per run. --fail-on exits 1 when a verdict is one of those. --follow re-diagnoses a growing log (Ctrl-C stops).
+
+\b
+Examples:
+  lossctl diagnose train.log
+  lossctl diagnose trainer_state.json --format json
+  lossctl diagnose runs/ --fail-on diverged,overfitting
+  lossctl diagnose train.log --lang zh
+  lossctl diagnose train.log --follow --fail-on diverged
+  cat train.log | lossctl diagnose -
+"""
+
+
+@app.command("diagnose", help=_DIAGNOSE_HELP, no_args_is_help=True)
+def diagnose_cmd(
+    file: str = typer.Argument(..., metavar="FILE|DIR|-", help="A training log, a directory of logs, or - for stdin."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | ndjson | csv | tsv."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", metavar="VERDICTS", help="Exit 1 when the verdict is one of these (comma-separated), e.g. diverged,overfitting."),
+    lang: str = typer.Option("en", "--lang", help="Language of the messages: en or zh (中文)."),
+    log_format: Optional[str] = typer.Option(None, "--log-format", "-l", metavar="NAME", help="Force the log format (see lossctl parse --list-formats)."),
+    run: Optional[int] = typer.Option(None, "--run", min=1, help="Only run N of a file with several runs (full report)."),
+    follow: bool = typer.Option(False, "--follow", "-F", help="Re-diagnose as the log grows; Ctrl-C stops."),
+    interval: float = typer.Option(2.0, "--interval", min=0.05, help="Seconds between checks with --follow."),
+    max_updates: Optional[int] = typer.Option(None, "--max-updates", min=1, hidden=True, help="Stop --follow after N reports (tests)."),
+) -> None:
+    fmt = check_format(fmt)
+    from lossctl.diagnose_cli import run_diagnose
+    from lossctl.i18n import check_lang
+
+    run_diagnose(
+        file, fmt=fmt, lang=check_lang(lang), fail_on=fail_on, follow=follow, log_format=log_format,
+        run=run, interval=interval, max_updates=max_updates,
+    )
+
 
 # ============================================================== entry point
 
