@@ -13,9 +13,12 @@ Rules:
 - step = epoch = the number in the last ``Epoch k/N`` header (as printed, from 1).
   A header that goes back to 1 starts a new run (split by post-processing).
 - Verbose 1 prints progress frames (``12/250 [==>...] - ETA: 3s - loss: 0.71``) joined
-  by ``\\r`` or ``\\b``: only the epoch's final frame counts. Frames are held until the
-  next header (or the end of the file); the last frame without ``ETA`` wins. An epoch
-  that only has ETA frames (a cut log) is dropped with a note.
+  by ``\\r`` or ``\\b``: only the epoch's final frame counts. A frame is in progress
+  when it shows ``ETA`` or its counter is below its total (Keras 3 has no ``ETA``).
+  Frames are held until the next header (or the end of the file); the last finished
+  frame wins. An epoch with only in-progress frames (a cut log) is dropped with a
+  note. A second finished line in the same epoch (``model.evaluate()``) -> split test
+  at that epoch.
 - ``val_X`` -> split eval, metric X; ``acc`` -> accuracy, ``lr`` -> learning_rate.
 - Lines with metrics but no header before them (``model.evaluate()`` output) keep
   step None (numbered by post-processing).
@@ -42,9 +45,11 @@ _PAIR = re.compile(r"(?:^|\s)-\s+([A-Za-z_][\w./@]*): (" + NUM + r")(?=\s|$)")
 _PAIR_FIRST = re.compile(r"^\s*([A-Za-z_][\w./@]*): (" + NUM + r")(?=\s|$)")
 _FRAME_HEAD = re.compile(r"^\s*(?:\d+/\d+\b|\d+s\s+-\s)")
 _BS = re.compile("\x08+")
+_COUNTER = re.compile(r"^\s*(\d+)/(\d+) ")
 # where a progress frame starts: "  12/250 [" / "12/250 ━" (frames glued together
 # once the reader removed the backspaces between them)
-_FRAME_START = re.compile(r"(?:^|(?<=\s))\d+/\d+ (?=\[|━|─)")
+# (Keras prints values with 4 decimals, so a glued frame starts right after ".dddd")
+_FRAME_START = re.compile(r"(?:^|(?<=\s)|(?<=\.\d{4}))\d+/\d+ (?=\[|━|─)")
 
 
 def detect(sample: str) -> float:
@@ -104,7 +109,9 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 pairs = [(first.group(1), to_float(first.group(2)))]
             if not _FRAME_HEAD.match(frame) and not any("loss" in k for k, _ in pairs):
                 continue
-            eta = "ETA" in frame
+            cm = _COUNTER.match(frame)
+            # in progress: Keras 2 prints "ETA:", Keras 3 only a counter below its total
+            eta = "ETA" in frame or (cm is not None and int(cm.group(1)) < int(cm.group(2)))
             clean = [(k, v) for k, v in pairs if v is not None]
             if pending is not None and not pending[2]:
                 if eta:

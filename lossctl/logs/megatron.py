@@ -90,7 +90,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     loss_keys: list[str] = []  # loss field names seen so far, in order
     last_iter: float | None = None
     for lineno, line in numbered(source, ctx):
-        if "iteration" not in line:
+        if "iteration" not in line and "validation loss" not in line:
             continue
         m = _ITER.search(line)
         if m is not None:

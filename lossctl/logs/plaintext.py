@@ -31,7 +31,9 @@ Rules:
   count of train loss lines so far, restarted when the epoch number goes back. In
   that case an epoch-level train loss (``Average Train Loss``, ``Epoch loss``) is
   kept as metric ``epoch_loss`` at the step of the batch line before it; otherwise it
-  is the loss. Lines with neither keep step None (numbered by post-processing).
+  is the loss. Once the log has printed a step, lines with only an epoch and eval/test
+  lines with no anchor take the last printed step. Other lines with neither keep
+  step None (numbered by post-processing).
 - ``%`` after a value is dropped, the number kept as printed (``20.34%`` -> 20.34);
   a trailing ``.`` ends a sentence, not a number.
 """
@@ -225,6 +227,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     bare: list[Record] = []
     bare_on = False
     cache: dict[str, Analysis | None] = {}
+    last_step: float | None = None  # the last step anchor seen
 
     def place(rec: Record, epoch: float, fine: bool, aggregate: bool) -> Record:
         nonlocal counter, last_epoch, has_fine, last_run
@@ -297,7 +300,19 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 continue
             recs.append((Record(step, split, metric, value, label, epoch=epoch, line=lineno,
                                 group=lineno, run=run), fine, aggregate))
-        if step is not None or epoch is None:
+        if step is not None:
+            last_step = step
+            yield from (r for r, _, _ in recs)
+            continue
+        if last_step is not None:
+            # the log counts steps: an evaluation line without its own step (or with
+            # only an epoch) belongs to the last step printed
+            for r, _, _ in recs:
+                if epoch is not None or r.split != "train":
+                    r.step = last_step
+                yield r
+            continue
+        if epoch is None:
             yield from (r for r, _, _ in recs)
             continue
         # epoch-only line
