@@ -227,16 +227,27 @@ def ex_nanogpt(path: Path):
 
 
 def ex_avgmeter(path: Path):
+    # a validation loop ('Test: [i/N]' lines) is one eval point: the running average
+    # (in parentheses) of its last line -- see lossctl/logs/avgmeter.py
     out = []
+    pending = None
+    last_i = -1
     for line in _lines(path):
-        t = re.match(r"\s*Test: \[(\d+)/(\d+)\].*?\tLoss ([-\d.eE+na]+) \(", line)
+        t = re.match(r"\s*Test: \[(\d+)/(\d+)\].*?\tLoss [-\d.eE+na]+ \(([-\d.eE+na]+)\)", line)
         if t:
-            out.append(("eval", "loss", None, _num(t.group(3))))  # the validation loop
+            if int(t.group(1)) <= last_i and pending is not None:
+                out.append(("eval", "loss", None, pending))
+            pending, last_i = _num(t.group(3)), int(t.group(1))
             continue
         m = re.match(r"\s*Epoch: \[(\d+)\]\[(\d+)/(\d+)\].*?\tLoss ([-\d.eE+na]+) \(", line)
         if m:
+            if pending is not None:
+                out.append(("eval", "loss", None, pending))
+                pending, last_i = None, -1
             step = int(m.group(1)) * int(m.group(3)) + int(m.group(2))
             out.append(("train", "loss", step, _num(m.group(4))))
+    if pending is not None:
+        out.append(("eval", "loss", None, pending))
     return out
 
 
