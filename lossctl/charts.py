@@ -243,7 +243,7 @@ def tb_smooth(values, weight: float = DEFAULT_SMOOTHING) -> np.ndarray:
     if n == 0:
         return out
     last = np.empty(n)
-    if n <= 2048:
+    if n <= 2048 or float(np.max(np.abs(v))) > 1e200:  # short, or too large for the closed form
         acc = 0.0
         for i in range(n):
             acc = acc * w + (1.0 - w) * v[i]
@@ -322,7 +322,7 @@ def bucket_points(x, y, max_rows: int = 30):
 
 # ---------------------------------------------------------------- rich glue
 
-Span = tuple  # (text, style or None)
+Span = tuple  # (text, rich style string or None); a rendered line is a list of spans
 
 
 class _Renderable:
@@ -834,8 +834,8 @@ class LineChart(_Renderable):
         if allf:
             ylo = min(float(a.min()) for a in allf)
             yhi = max(float(a.max()) for a in allf)
-        else:
-            ylo, yhi = (0.0, 1.0) if not logy else (0.0, 1.0)
+        else:  # nothing finite to draw: an empty 0..1 frame (1..10 on a log axis)
+            ylo, yhi = 0.0, 1.0
         flat_y = None
         if yhi * 0.5 - ylo * 0.5 == 0:  # one value (or a span below float resolution)
             flat_y = ylo

@@ -232,7 +232,7 @@ def test_logy_chart_labels_1e_minus_3_1e_minus_2():
     text = LineChart([Series(x, y, "train")], logy=True, height=14, x_label="Step", y_label="Loss").to_text(70)
     check_golden("line-logy.txt", text)
     labels = [l.split("┤")[0].strip() for l in lines_of(text) if "┤" in l]
-    assert labels == ["1", "1e-1", "1e-2", "1e-3"] or labels == ["1e0", "1e-1", "1e-2", "1e-3"]
+    assert labels == ["1", "1e-1", "1e-2", "1e-3"]
     assert not re.search(r"10\^", text)
 
 
@@ -402,7 +402,7 @@ def test_inf_is_a_gap_marked_on_the_axis():
 def test_negative_values_line():
     text = LineChart([Series(None, np.linspace(-3, 2, 50), "neg")], height=10, ascii=True).to_text(50)
     labels = [l.split("+")[0].strip() for l in lines_of(text) if re.match(r"^\s*-?\d+\+", l)]
-    assert labels == ["2", "1", "0", "-1", "-2", "-3"] or labels == ["2", "0", "-2"]
+    assert labels == ["2", "0", "-2"]  # 7 plot rows: at most 3 ticks, 2 rows apart
 
 
 def test_million_points_keep_the_spike():
