@@ -318,7 +318,7 @@ def _compute_chunks(spec, preds, opts, red, strict, explain, progress) -> Comput
     values: list[np.ndarray] = []
     warnings: list[str] = []
     finite = _Finite()
-    explanation = None
+    first = None  # the first chunk, for --explain
     n_chunks = 0
     for ch in preds.chunks():
         x, y, v = _unbatched(spec, ch.x, ch.y) + (ch.var,)
@@ -350,8 +350,8 @@ def _compute_chunks(spec, preds, opts, red, strict, explain, progress) -> Comput
         for w in (parts.extra or {}).get("warnings", []) or []:
             if w not in warnings:
                 warnings.append(w)
-        if explain and explanation is None:
-            explanation = _explain(spec, x, y, o, red, parts)
+        if explain and first is None:
+            first = (x, y, o, parts)
         if progress is not None:
             done, size = preds.progress()
             progress(done, size)
@@ -372,8 +372,11 @@ def _compute_chunks(spec, preds, opts, red, strict, explain, progress) -> Comput
     arr = None
     if red == "none":
         arr = values[0] if len(values) == 1 else np.concatenate(values)
-    if n_chunks > 1 and explanation is not None:
-        explanation.append(f"(the rows above are from the start of the file; the {red} is over all {count} values)")
+    explanation = None
+    if first is not None:
+        explanation = _explain(spec, *first, red)
+        if n_chunks > 1:
+            explanation = _explain_whole(spec, explanation, first, red, arr, s, count, d, batch)
     return ComputeResult(loss=spec.name, reduction=red, value=value, count=count, denominator=d, batch=batch,
                          sum=s, options={}, values=arr, warnings=warnings, explanation=explanation)
 
@@ -420,7 +423,33 @@ def _located(e: InputError, preds) -> InputError:
     return InputError(msg, source=preds.source, line=line, column=column, key=key, hint=e.hint)
 
 
-def _explain(spec, x, y, opts, red, parts) -> list[str]:
+def _explain_whole(spec, lines, first, red, values, total, count, denominator, batch) -> list[str]:
+    """--explain over a file read in chunks: the first rows' steps, the reduction of all values."""
+    import re
+
+    from lossctl import explain as _ex
+
+    x, y, o, parts = first
+    reduction_lines = getattr(_ex, "_reduction_lines", None)
+    if reduction_lines is None:  # pragma: no cover - another explain module
+        return lines + [f"(the rows above are from the start of the file; the {red} is over all {count} values)"]
+    k = len(reduction_lines(spec, red, parts))
+    head = lines[:-k]
+    first_count = int(np.asarray(parts.values).size)
+    more = re.compile(r"^… \((\d+) more (\w+)\)$")
+    for i, line in enumerate(head):
+        m = more.match(line)
+        if m:
+            extra = (batch - parts.batch) if m.group(2).startswith("row") else (count - first_count)
+            n = int(m.group(1)) + extra
+            head[i] = f"… ({n} more {m.group(2) if n != 1 else m.group(2).rstrip('s')})"
+    if values is None:  # mean/sum/batchmean: no values kept; a same-sized view with the same sum
+        values = np.broadcast_to(np.float64(total / count if count else 0.0), (count,))
+    whole = _losses.Parts(values, denominator, batch, dict(parts.extra))
+    return head + reduction_lines(spec, red, whole)
+
+
+def _explain(spec, x, y, opts, parts, red) -> list[str]:
     try:
         from lossctl.explain import explain
     except ImportError:  # pragma: no cover - the explain module is written by the losses work
@@ -476,7 +505,7 @@ def _compute_lm(spec, preds, opts, red, strict, explain) -> ComputeResult:
                    bits_per_token=float(summ["bits_per_token"]), sequences=sequences,
                    mean_of_sequence_means=None if mom is None else float(mom))
     value = None if red == "none" else (s if red == "sum" else lm.mean_nll)
-    explanation = _explain(spec, x, y, o, red, parts) if explain else None
+    explanation = _explain(spec, x, y, o, parts, red) if explain else None
     return ComputeResult(loss=spec.name, reduction=red, value=value, count=int(vals.size), denominator=float(tokens),
                          batch=len(sequences) or 1, sum=s, options={}, values=vals if red == "none" else None,
                          warnings=warnings, explanation=explanation, lm=lm)

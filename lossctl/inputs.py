@@ -52,7 +52,7 @@ VAR_COLUMNS = ("var", "variance")
 ID_COLUMNS = ("id", "idx", "index", "sample", "sample_id", "row", "unnamed: 0", "")
 
 # Streaming: bytes per CSV block, records per JSONL / Parquet chunk. Tests shrink them.
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 4 << 20
 CHUNK_ROWS = 100_000
 
 _SNIFF_BYTES = 64 * 1024
@@ -838,6 +838,87 @@ class _ConversionError(Exception):
 
 
 def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    if b'"' not in opened.head:
+        return _arrow_slices(opened, sep, names, wanted)
+    return _arrow_stream(opened, sep, names, wanted)
+
+
+def _arrow_slices(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    """Unquoted CSV: cut the bytes at line ends into CHUNK_BYTES slices, parse each with pyarrow.
+
+    pyarrow parses a slice on all cores; memory holds one slice and its columns, whatever the
+    file size (pyarrow's own streaming reader reads many blocks ahead: 2-3x the memory).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    size = max(int(CHUNK_BYTES), 1)
+    read = pcsv.ReadOptions(column_names=names, use_threads=True, block_size=max(size // 2, 1 << 16))
+    parse = pcsv.ParseOptions(delimiter=sep)
+    conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
+    stream = opened.stream
+    stream.readline()  # the header, already read by _header
+    rest = b""
+    line0 = 2  # file line of the first line in the next slice
+    while True:
+        data = stream.read(size)
+        buf = rest + data if rest else data
+        if not buf:
+            return
+        if data:
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:  # a line longer than the slice: read on
+                rest = buf
+                continue
+            buf, rest = buf[:cut], buf[cut:]
+        else:
+            rest = b""
+        if not buf.strip():
+            line0 += buf.count(b"\n")
+            continue
+        try:
+            table = pcsv.read_csv(pa.py_buffer(buf), read_options=read, parse_options=parse, convert_options=conv)
+        except pa.ArrowInvalid as e:
+            _locate_in_slice(buf, line0, opened.name, sep, names, wanted, str(e))
+            raise InputError(f"cannot be read as {'TSV' if sep == chr(9) else 'CSV'}: {str(e)[:200]}",
+                             source=opened.name) from None
+        n = table.num_rows
+        if n:
+            out = np.empty((n, len(wanted)), dtype=np.float64)
+            for j in range(len(wanted)):
+                out[:, j] = table.column(j).to_numpy(zero_copy_only=False)
+            del table
+            yield out
+        line0 += buf.count(b"\n")
+
+
+def _locate_in_slice(buf: bytes, line0: int, source: str, sep: str, names: list[str], wanted: list[str],
+                     detail: str) -> None:
+    """After pyarrow refused a slice: find the bad line and cell in it, and raise an InputError."""
+    idx = [names.index(w) for w in wanted]
+    for k, raw in enumerate(buf.split(b"\n")):
+        lineno = line0 + k
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"is not UTF-8 text (byte 0x{raw[e.start]:02x})", source=source, line=lineno,
+                             hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        row = next(csv.reader([line], delimiter=sep), [])
+        if len(row) != len(names):
+            raise InputError(f"has {len(row)} cells where the header has {len(names)} columns", source=source,
+                             line=lineno, hint="every row needs one cell per header column")
+        for j in idx:
+            cell = row[j].strip()
+            if not _is_number_cell(cell):
+                raise InputError(f"{cell[:40]!r} is not a number", source=source, line=lineno, column=names[j],
+                                 hint="every input and target cell must be a number")
+
+
+def _arrow_stream(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    """Quoted CSV (a quoted cell may hold a line break): pyarrow's streaming reader."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 

@@ -262,15 +262,18 @@ def test_explain_in_table_mode_comes_before_the_result(cli):
     r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain"])
     assert r.code == 0, r.err
     head, _, table = r.out.partition("┏")
-    assert head.strip(), "explanation lines before the table"
+    assert head.splitlines()[2:5] == ["row 0 (target 0): logsumexp([2, 1, 0.5]) - 2 = 0.4644",
+                                      "mean = 0.4644 / 1 = 0.4644  (divided by the number of non-ignored rows)",
+                                      "loss (mean) = 0.4644"]
     assert "0.464369" in table
 
 
 def test_explain_in_json_mode_is_a_list(cli):
     r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain", "-f", "json"])
     d = json.loads(r.out)
-    assert isinstance(d["explanation"], list) and d["explanation"]
-    assert all(isinstance(x, str) for x in d["explanation"])
+    assert d["explanation"][0].startswith("cross-entropy: ")
+    assert d["explanation"][-1] == "loss (mean) = 0.4644"
+    assert d["value"] == pytest.approx(CE_ONE, rel=1e-15)
 
 
 # ---------------------------------------------------------------- listing the losses

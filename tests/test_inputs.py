@@ -416,3 +416,13 @@ def test_lossctl_compute_stays_callable_after_the_module_is_imported():
 
     assert lossctl.compute is mod
     assert lossctl.compute("mse", [1.0, 3.0], [1.0, 1.0]).value == 2.0
+
+
+def test_explain_over_several_chunks_reduces_the_whole_file(tmp_path, monkeypatch):
+    p, x, y = big_csv(tmp_path, n=500)
+    one = compute("cross-entropy", p, explain=True)
+    monkeypatch.setattr(inputs, "CHUNK_BYTES", 1024)
+    many = compute("cross-entropy", p, explain=True)
+    assert many.explanation == one.explanation
+    assert "… (497 more rows)" in many.explanation
+    assert many.explanation[-1] == f"loss (mean) = {one.value:.4f}"
