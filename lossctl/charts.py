@@ -876,7 +876,8 @@ class LineChart(_Renderable):
         else:
             yticks, ylabels = self._y_ticks(ylo, yhi, logy, ph, gap, yrow)
         lw = max((len(s) for s in ylabels), default=1)
-        lw = min(lw, W // 3)
+        if lw > W // 2:  # labels never cut (a cut number lies): drop them on absurdly narrow charts
+            yticks, ylabels, lw = [], [], 1
         pw = W - lw - 1
         Px = pw * sx
 
@@ -931,7 +932,7 @@ class LineChart(_Renderable):
         tick_at = {r: lab for r, lab in zip((yrow(v) for v in yticks), ylabels)}
         for r in range(ph):
             lab = tick_at.get(r)
-            line: list[Span] = [((lab or "")[-lw:].rjust(lw), None), (ytick if lab is not None else vline, None)]
+            line: list[Span] = [((lab or "").rjust(lw), None), (ytick if lab is not None else vline, None)]
             row_chars = chars[r]
             row_owner = owner[r]
             c = 0

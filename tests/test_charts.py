@@ -588,3 +588,25 @@ def test_wide_characters_count_two_cells():
     rows = lines_of(bars)
     assert [cell_len(r.split("█")[0]) for r in rows] == [15, 15]  # "第 10 轮: 0.5" is 13 cells, + 2
     assert all(cell_len(r) <= 40 for r in rows)
+
+
+def test_long_tick_labels_are_never_cut():
+    y = 123456.0 + np.linspace(0, 0.5, 30)
+    text = LineChart([Series(None, y, "big")], height=10, ascii=True).to_text(20)  # labels of 8 cells
+    labels = [l.split("+")[0].strip() for l in lines_of(text)[:-3] if "+" in l]
+    assert labels and all(lab.startswith("123456") for lab in labels)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ys=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=300),
+    w=st.integers(min_value=1, max_value=120),
+)
+def test_sparkline_width_and_alphabet(ys, w):
+    s = Sparkline(ys, width=w).text()
+    assert len(s) == min(w, len(ys))
+    assert set(s) <= set("▁▂▃▄▅▆▇█!")
+    a = Sparkline(ys, width=w, ascii=True).text()
+    assert len(a) == len(s) and a.isascii()
+    # a cell is '!' exactly when it covers no finite value
+    assert (s.count("!") == len(s)) == (not any(math.isfinite(v) for v in ys))
