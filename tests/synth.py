@@ -328,3 +328,49 @@ def suite(seeds=SUITE_SEEDS, *, long_ok: bool = True, labels=LABELS, weights=Non
 def tutorial_example() -> pd.DataFrame:
     """The tutorial's five epochs: 2.5, 1.8, 1.2, 0.8, 0.5."""
     return _assemble("keras", np.arange(1, 6), np.arange(1, 6), np.array([2.5, 1.8, 1.2, 0.8, 0.5]), None, None)
+
+
+# ----------------------------------------------------------------------------- as log text
+
+
+def to_hf_console(df: pd.DataFrame) -> str:
+    """The case as a Hugging Face Trainer console log (one dict per logging step)."""
+    tr = df[df.split == "train"].pivot_table(index="step", columns="metric", values="value", aggfunc="last", dropna=False)
+    ep = df.groupby("step")["epoch"].last()
+    ev = df[(df.split == "eval") & (df.metric == "loss")].set_index("step")["value"]
+    lines = []
+    for step, r in tr.iterrows():
+        parts = [f"'loss': {_num(r['loss'])}"]
+        if "grad_norm" in r:
+            parts.append(f"'grad_norm': {_num(r['grad_norm'])}")
+        if "learning_rate" in r:
+            parts.append(f"'learning_rate': {r['learning_rate']:.6e}")
+        parts.append(f"'epoch': {float(ep.loc[step]):.4f}")
+        lines.append("{" + ", ".join(parts) + "}")
+        if step in ev.index:
+            lines.append("{" + f"'eval_loss': {_num(ev.loc[step])}, 'eval_runtime': 1.0, 'epoch': {float(ep.loc[step]):.4f}" + "}")
+    return "\n".join(lines) + "\n"
+
+
+def to_keras_csv(df: pd.DataFrame) -> str:
+    """The case as a Keras CSVLogger file (epoch,loss,val_loss)."""
+    tr = df[(df.split == "train") & (df.metric == "loss")].set_index("step")["value"]
+    ev = df[(df.split == "eval") & (df.metric == "loss")].set_index("step")["value"]
+    out = ["epoch,loss,val_loss"] if len(ev) else ["epoch,loss"]
+    for i, (s, v) in enumerate(tr.items()):
+        row = [str(i), _num(v)]
+        if len(ev):
+            row.append(_num(ev.get(s, np.nan)))
+        out.append(",".join(row))
+    return "\n".join(out) + "\n"
+
+
+def _num(v) -> str:
+    if v is None:
+        return "nan"
+    v = float(v)
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return repr(v)
