@@ -487,7 +487,7 @@ def plot_cmd(
     width: Optional[int] = typer.Option(None, "--width", "-w", min=20, max=1000, help="Chart width in columns (default: the terminal's)."),
     height: Optional[int] = typer.Option(None, "--height", min=5, max=500, help="Line chart height in lines (default 15); bar chart: at most this many bars."),
     smooth: Optional[str] = typer.Option(None, "--smooth", metavar="W", help="Line chart: TensorBoard's debiased EMA with weight W in [0, 1), e.g. 0.6 (TensorBoard's default); raw points stay faint."),
-    logy: Optional[bool] = typer.Option(None, "--logy/--no-logy", help="Log-scale y axis (default: automatic when the values span more than two decades)."),
+    logy: Optional[bool] = typer.Option(None, "--logy/--no-logy", help="Log-scale y axis, ticks at powers of ten (default: automatic when all values are positive and max/min >= 100)."),
     ascii_: bool = typer.Option(False, "--ascii", help="Only ASCII characters (frame included); each series gets its own marker."),
     glyphs: str = typer.Option("braille", "--glyphs", help="Line chart dots: braille | block | ascii."),
     run: Optional[int] = typer.Option(None, "--run", min=1, help="Only run N (a step counter that restarts starts a new run); default: every run."),
