@@ -317,10 +317,10 @@ def _render_compute(result, fmt: str) -> None:
         else:
             _plain_table(None, summary_cols, [[summary[c] for c in summary_cols]])
         return
-    rows = [summary]
-    if result.lm is not None and fmt in ("ndjson",):
-        rows = [{**summary, "sequences": result.lm.sequences}]
-    _output.write_rows(rows, summary_cols + (["sequences"] if len(rows[0]) > len(summary_cols) else []), fmt)
+    if result.lm is not None and fmt == "ndjson":
+        _output.write_rows([{**summary, "sequences": result.lm.sequences}], summary_cols + ["sequences"], fmt)
+    else:
+        _output.write_rows([summary], summary_cols, fmt)
 
 
 _TABLE_ROWS = 50

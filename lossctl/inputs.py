@@ -271,6 +271,7 @@ class _Opened:
     size: int | None
     raw: IO[bytes] | None  # the underlying file, for progress (tell)
     compressed: bool
+    consumed: list = field(default_factory=lambda: [0])  # bytes a reader has taken (progress)
 
 
 def _open(path: str) -> _Opened:
@@ -646,7 +647,9 @@ def _progress_from(preds: Predictions, opened: _Opened) -> None:
         return
 
     def prog() -> tuple[int, int | None]:
-        try:
+        if opened.consumed[0] and not opened.compressed:
+            return opened.consumed[0], opened.size
+        try:  # the file position: read ahead by up to a buffer (1 MB), compressed bytes for .gz
             return raw.tell(), opened.size
         except (OSError, ValueError):
             return 0, opened.size
@@ -690,7 +693,7 @@ def _roles(names: list[str], source: str, target_kind: str, target_col, input_co
     targets: list[str] = []
     if target_col:
         targets = _select(names, target_col, "--target-col", source)
-    elif target_kind not in SEQUENCE_KINDS:
+    else:  # lm takes a target column too (token ids next to logits), if there is one
         lower = {n.lower(): n for n in names}
         for cand in TARGET_COLUMNS:
             if cand in lower:
@@ -857,11 +860,12 @@ def _arrow_slices(opened: _Opened, sep: str, names: list[str], wanted: list[str]
     parse = pcsv.ParseOptions(delimiter=sep)
     conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
     stream = opened.stream
-    stream.readline()  # the header, already read by _header
+    opened.consumed[0] = len(stream.readline())  # the header, already read by _header
     rest = b""
     line0 = 2  # file line of the first line in the next slice
     while True:
         data = stream.read(size)
+        opened.consumed[0] += len(data)
         buf = rest + data if rest else data
         if not buf:
             return
@@ -957,7 +961,7 @@ def _pandas_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str
 
     row_bytes = max(8, len(opened.head) // max(1, opened.head.count(b"\n")))
     chunksize = max(1, int(CHUNK_BYTES) // row_bytes)
-    src: Any = opened.path if opened.path is not None else opened.stream
+    src: Any = opened.stream  # read through our stream: its position drives the progress bar
     try:
         reader = pd.read_csv(src, sep=sep, usecols=wanted, dtype=np.float64, chunksize=chunksize, engine="c",
                              encoding="utf-8-sig")

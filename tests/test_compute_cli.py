@@ -403,3 +403,47 @@ def test_no_traceback_even_for_odd_payloads(cli, tmp_path):
         p.write_text(payload)
         r = cli(["compute", "mse", str(p)])
         assert "Traceback" not in r.err and "internal error" not in r.err, (payload, r.err)
+
+
+def test_lm_from_csv_logits_and_token_ids_is_cross_entropy(cli):
+    from tests.conftest import ROOT
+
+    path = str(ROOT / "examples" / "preds.csv")
+    lm = json.loads(cli(["compute", "lm", path, "-f", "json"]).out)
+    ce = json.loads(cli(["compute", "cross-entropy", path, "-f", "json"]).out)
+    assert lm["mean_nll"] == pytest.approx(ce["value"], rel=1e-14) and lm["tokens"] == 300
+
+
+def test_lm_csv_summary_row(cli, tmp_path):
+    p = tmp_path / "lp.csv"
+    p.write_text("logprob\n-0.1\n-0.2\n-1\n")
+    r = cli(["compute", "lm", str(p), "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(r.out)))
+    assert len(rows) == 1 and rows[0]["tokens"] == "3"
+    assert float(rows[0]["mean_nll"]) == pytest.approx(1.3 / 3, rel=1e-15)
+    assert float(rows[0]["perplexity"]) == pytest.approx(math.exp(1.3 / 3), rel=1e-15)
+
+
+# ---------------------------------------------------------------- progress bar
+
+
+def test_progress_bar_only_on_a_terminal_and_after_a_moment(cli, tmp_path, monkeypatch):
+    from lossctl import cli as cli_mod
+    from lossctl import inputs, output
+
+    p = tmp_path / "big.csv"  # > 1 MB: progress follows the file position, read 1 MB at a time
+    rng = np.random.default_rng(1)
+    n = 120_000
+    p.write_text("label,a,b\n" + "".join(f"{t},{a:.4f},{b:.4f}\n" for t, a, b in
+                                         zip(rng.integers(0, 2, n).tolist(), *rng.normal(size=(2, n)).tolist())))
+    monkeypatch.setattr(inputs, "CHUNK_BYTES", 64 * 1024)
+    plain = cli(["compute", "cross-entropy", str(p), "-f", "json"])
+    assert "computing" not in plain.err  # stderr is not a terminal
+    monkeypatch.setattr(output, "is_tty", lambda stream: True)
+    monkeypatch.setattr(cli_mod._ComputeProgress, "DELAY", 0.0)
+    shown = cli(["compute", "cross-entropy", str(p), "-f", "json"], env={"FORCE_COLOR": "1"})
+    assert "computing" in shown.err
+    assert shown.out == plain.out  # stdout untouched
+    monkeypatch.setattr(cli_mod._ComputeProgress, "DELAY", 60.0)
+    quick = cli(["compute", "cross-entropy", str(p), "-f", "json"], env={"FORCE_COLOR": "1"})
+    assert "computing" not in quick.err  # finished before the delay: no bar
