@@ -216,24 +216,25 @@ class SparkRows:
         self.width = width
         self.ascii = ascii
 
-    def _summary(self, c: Curve) -> str:
+    def _summary(self, c: Curve, ascii: bool) -> str:
         fin = c.y[np.isfinite(c.y)]
         if not fin.size:
             return "no finite value"
-        arrow = "->" if self.ascii else "→"
+        arrow = "->" if ascii else "→"
         s = f"{format_value(fin[0], 4)} {arrow} {format_value(fin[-1], 4)}  min {format_value(fin.min(), 4)}"
         bad = c.y.size - fin.size
         return s + (f"  {bad} nan/inf" if bad else "")
 
-    def rows(self, width: int) -> list[str]:
+    def rows(self, width: int, ascii: bool | None = None) -> list[str]:
+        ascii = self.ascii if ascii is None else ascii
         names = [c.label for c in self.curves]
-        sums = [self._summary(c) for c in self.curves]
+        sums = [self._summary(c, ascii) for c in self.curves]
         from rich.cells import cell_len
 
         nw = max(cell_len(n) for n in names)
         sw = max(len(s) for s in sums)
         room = max(1, width - nw - sw - 4)
-        sparks = [Sparkline(c.y, width=min(room, max(1, c.y.size)), ascii=self.ascii, style=None).text()
+        sparks = [Sparkline(c.y, width=min(room, max(1, c.y.size)), ascii=ascii, style=None).text()
                   for c in self.curves]
         kw = max(len(k) for k in sparks)
         rows = []
@@ -251,7 +252,7 @@ class SparkRows:
         from rich.text import Text
 
         w = options.max_width if self.width is None else min(self.width, options.max_width)
-        for r in self.rows(w):
+        for r in self.rows(w, self.ascii or bool(options.ascii_only)):
             yield Text(r, no_wrap=True, overflow="crop")
 
 

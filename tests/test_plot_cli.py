@@ -211,3 +211,21 @@ def test_show_puts_a_chart_on_stderr_for_commands_whose_product_is_data(capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "Epoch 1: Loss = 2.5  " + "█" * 36 + "\n"
+
+
+def test_console_without_unicode_gets_ascii_charts_and_spark_rows():
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from lossctl.render import Curve, SparkRows, build_charts
+
+    curve = Curve("train", np.arange(1.0, 6.0), np.array([2.5, 1.8, 1.2, 0.8, 0.5]), np.arange(1.0, 6.0), True)
+    console = Console(file=io.TextIOWrapper(io.BytesIO(), encoding="ascii"), width=60, color_system=None)
+    for kind in ("bar", "line", "spark"):
+        with console.capture() as cap:
+            for chart in build_charts([curve], metric="loss", kind=kind):
+                console.print(chart)
+        assert cap.get().isascii(), kind
+    assert SparkRows([curve]).to_text(60) == "train  █▆▃▂▁  2.5 → 0.5  min 0.5\n"
