@@ -301,7 +301,8 @@ def plot_logs(
     for c in curves:
         bad = int(np.sum(~np.isfinite(c.y)))
         if bad:
-            warn(f"{c.label} {metric}: {bad} NaN/inf value{'s' if bad > 1 else ''} shown as gaps (marked !)")
+            warn(f"{c.label} {metric}: {bad} NaN/inf value{'s are' if bad > 1 else ' is'} not drawn "
+                 "(a gap marked ! on a line chart, 'nan' on a bar chart)")
         if logy and np.any(c.y[np.isfinite(c.y)] <= 0):
             n = int(np.sum(c.y[np.isfinite(c.y)] <= 0))
             warn(f"{c.label} {metric}: {n} value{'s' if n > 1 else ''} <= 0 cannot be drawn on a log axis")

@@ -83,7 +83,8 @@ def test_nan_gap_is_marked_and_warned(cli):
     check_golden("plot-oscillating-ascii.txt", r.out)
     axis = r.out.splitlines()[-3]
     assert axis.count("!") == 1
-    assert "1 NaN/inf value shown as gaps" in r.err
+    assert r.err == ("lossctl: warning: train loss: 1 NaN/inf value is not drawn "
+                     "(a gap marked ! on a line chart, 'nan' on a bar chart)\n")
 
 
 def test_several_files_are_series_labelled_by_file_name(cli, tmp_path):
@@ -229,3 +230,16 @@ def test_console_without_unicode_gets_ascii_charts_and_spark_rows():
                 console.print(chart)
         assert cap.get().isascii(), kind
     assert SparkRows([curve]).to_text(60) == "train  █▆▃▂▁  2.5 → 0.5  min 0.5\n"
+
+
+def test_all_nan_log_and_missing_run(cli, tmp_path):
+    log = tmp_path / "nan.csv"
+    log.write_text("epoch,loss\n1,nan\n2,nan\n")
+    r = cli(["plot", log])
+    assert r.code == 0
+    assert r.out == "Epoch 1: Loss = nan\nEpoch 2: Loss = nan\n"
+    assert "2 NaN/inf values are not drawn" in r.err
+    r = cli(["plot", log, "--kind", "line", "--ascii", "--width", "40", "--height", "8"])
+    assert r.code == 0 and r.out.splitlines()[-3].count("!") == 2
+    r = cli(["plot", TUTORIAL, "--run", "3"])
+    assert r.code == 2 and "no run 3" in r.err
