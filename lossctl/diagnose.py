@@ -223,7 +223,7 @@ def _fmt_value(v) -> str:
     if isinstance(v, (int, float, np.floating, np.integer)):
         return _fmt(v)
     if isinstance(v, str):
-        return f'"{v}"' if not v.startswith(("EarlyStopping", "True", "False")) else v
+        return f'"{v}"' if not v.startswith(("EarlyStopping", "True", "False", "×")) else v
     return str(v)
 
 
@@ -615,7 +615,9 @@ def _evidence_lines(d: Diagnosis, st, T) -> list[str]:
         else:
             w = T("ev.warmup", step=_step_str(ev["warmup_end_step"])) if ev.get("warmup_end_step") is not None else ""
             out.append(T("ev.points", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step")), warmup=w))
-    if st is not None:
+    if st is not None and d.verdict in ("converging", "not-learning") and not ev.get("window_starts_late"):
+        out.append(T("ev.noise", sigma=_fmt(st["sigma"]), noise_pct=_pct(ev.get("noise_rel", 0.0), signed=False)))
+    elif st is not None:
         out.append(T("ev.levels", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), pct=_pct(-st["R"]), sigma=_fmt(st["sigma"]), noise_pct=_pct(ev.get("noise_rel", 0.0), signed=False)))
     if ev.get("eval_best") is not None and d.verdict != "overfitting":
         ep = T("ev.eval_epoch", epoch=_fmt(ev["eval_best_epoch"], 3)) if ev.get("eval_best_epoch") is not None else ""
@@ -695,6 +697,7 @@ def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
     Lmin = float(bl.med[imin])
     level = max(abs(Lend), abs(Lmin), 1e-12)
     ev.update(
+        epoch_level=_epoch_level(c),
         l_start=L0,
         l_head=Lhead,
         l_end=Lend,
@@ -1249,7 +1252,7 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
         R.append(Recommendation("logging_nan_inf_filter", T("r.nan_filter"), None, False))
         R.append(Recommendation("bf16", T("r.bf16"), None, True))
     if v in ("converging",) and "still-improving" in codes:
-        R.append(Recommendation("num_train_epochs", T("r.train_longer"), epochs, _nice_round(epochs * 2) if epochs else None))
+        R.append(Recommendation("num_train_epochs", T("r.train_longer"), epochs, _nice_round(epochs * 2) if epochs else "×2"))
         R.append(Recommendation(None, T("r.keras_longer"), framework="keras"))
     if v == "converging" and "lr-too-low" in codes:
         R.append(Recommendation("learning_rate", T("r.lr_up"), lr, _nice_round(lr * 3) if lr else None))

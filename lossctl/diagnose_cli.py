@@ -89,12 +89,14 @@ def collect(source: str, *, lang: str, log_format: str | None, run: int | None):
 
 
 def _row(d) -> dict[str, Any]:
+    from lossctl.diagnose import _py
+
     return {
         "source": d.source,
         "run": d.run,
         "verdict": d.verdict,
         "confidence": d.confidence,
-        "best_step": d.best_step,
+        "best_step": _py(d.best_step),
         "points": d.evidence.get("n_points", 0),
         "findings": ",".join(f.code for f in d.findings),
     }
@@ -118,7 +120,7 @@ def chart_for(d, width: int):
     series = [Series(c["x"], c["y"], "train" if c.get("main") != "eval" else "eval")]
     if np.asarray(c.get("eval_y", [])).size:
         series.append(Series(c["eval_x"], c["eval_y"], "eval"))
-    axis = d.evidence.get("axis")
+    axis = "epoch" if d.evidence.get("epoch_level") else d.evidence.get("axis")
     xl = {"epoch": "Epoch", "index": "Point"}.get(axis, "Step")
     return LineChart(series, width=max(40, min(width, 100)), height=14, x_label=xl, y_label="Loss")
 
