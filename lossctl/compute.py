@@ -247,7 +247,8 @@ def compute(
             preds = input
         else:
             preds = _inputs.read_predictions(os.fspath(input), fmt=input_format, target_kind=spec.target,
-                                             target_col=target_col, input_cols=input_cols, var=var_name)
+                                             target_col=target_col, input_cols=input_cols,
+                                             var=var_name or (None if var is None else "0"))
         notes = list(preds.notes)
         if on_note:
             for n in notes:

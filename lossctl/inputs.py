@@ -390,7 +390,8 @@ def read_predictions(
     ``target_kind`` is the loss's ``LossSpec.target`` ("class", "same", or "tokens" for lm): it says
     whether a target must be found and how JSONL records are read. ``target_col`` /
     ``input_cols`` pick CSV/Parquet columns (comma lists or globs); ``var`` names the
-    variance column or key (gaussian-nll).
+    variance column or key (gaussian-nll), or is a number when the variance is given
+    separately (then none is taken from the file).
     """
     fmt = (fmt or "auto").lower()
     if fmt not in INPUT_FORMATS:
@@ -440,7 +441,10 @@ def _payload_from_dict(d: dict, source: str, var: str | None):
                          hint="name the predictions 'input' (or logits, probs, predictions); keys found: "
                          + (", ".join(map(str, d)) or "none"))
     tk, y = _pick(d, TARGET_KEYS, source, "target")
-    vk, v = _pick(d, VAR_KEYS, source, "variance", explicit=var if var and not _is_number_list(var) else None)
+    if var and _is_number_list(var):  # the variance was given on the command line: the file's is not used
+        vk, v = None, None
+    else:
+        vk, v = _pick(d, VAR_KEYS, source, "variance", explicit=var)
     return (ik, x), (tk, y), (vk, v)
 
 
@@ -803,8 +807,7 @@ def _read_csv(opened: _Opened, kind: str, *, target_kind: str, target_col, input
             v = v[:, 0]
         if ni == 1 and target_kind != "class":
             x = x[:, 0]
-        return Chunk(np.ascontiguousarray(x), None if y is None else np.ascontiguousarray(y),
-                     None if v is None else np.ascontiguousarray(v), row0)
+        return Chunk(x, y, v, row0)  # views into the block: no copy
 
     try:
         import pyarrow  # noqa: F401

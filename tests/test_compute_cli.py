@@ -447,3 +447,27 @@ def test_progress_bar_only_on_a_terminal_and_after_a_moment(cli, tmp_path, monke
     monkeypatch.setattr(cli_mod._ComputeProgress, "DELAY", 60.0)
     quick = cli(["compute", "cross-entropy", str(p), "-f", "json"], env={"FORCE_COLOR": "1"})
     assert "computing" not in quick.err  # finished before the delay: no bar
+
+
+def test_gaussian_nll_variance_from_the_payload_a_named_key_or_the_command_line(cli, tmp_path):
+    def value(path, *extra):
+        r = cli(["compute", "gaussian-nll", str(path), "-f", "json", *extra])
+        assert r.code == 0, r.err
+        return json.loads(r.out)["value"], r.err
+
+    p = tmp_path / "g.json"
+    p.write_text('{"input": [0, 1], "target": [1, 1], "var": [2, 0.5]}')
+    per_element = np.mean([0.5 * (math.log(2) + 0.5), 0.5 * math.log(0.5)])
+    v, err = value(p)
+    assert v == pytest.approx(per_element, rel=1e-14) and "'var' as the variance" in err
+    v, err = value(p, "--var", "2")  # the command line wins over the file
+    assert v == pytest.approx(np.mean([0.5 * (math.log(2) + 0.5), 0.5 * math.log(2)]), rel=1e-14)
+    assert "as the variance" not in err
+    q = tmp_path / "g2.json"
+    q.write_text('{"input": [0, 1], "target": [1, 1], "sigma2": [2, 0.5]}')
+    v, err = value(q, "--var", "sigma2")
+    assert v == pytest.approx(per_element, rel=1e-14) and "'sigma2' as the variance" in err
+    error_line(cli(["compute", "gaussian-nll", str(q), "--var", "sigma"]), "has no key 'sigma' for the variance")
+    error_line(cli(["compute", "gaussian-nll", "--input", "1", "--target", "1"]), "gaussian-nll needs a variance")
+    error_line(cli(["compute", "gaussian-nll", "--input", "1,2", "--target", "1,1", "--var", "1,-1"]),
+               "variance -1 is negative")
