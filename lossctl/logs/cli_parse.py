@@ -113,7 +113,7 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
     out_mod.note(f"{stream.source}: read as {stream.format}")
     if fmt in ("csv", "tsv") and fastpath.applies(stream, run=run):
         n = fastpath.write_csv(stream, sys.stdout, sep="," if fmt == "csv" else "\t",
-                               metrics=metrics, splits=splits)
+                               metrics=metrics, splits=splits, run=run)
         _report(stream)
         if n == 0 and (metrics or splits):
             raise errors.InputError(

@@ -307,6 +307,31 @@ def _logging_steps(ctx: ParseContext) -> float:
     return float(ls) if isinstance(ls, (int, float)) and ls > 0 else 1.0
 
 
+def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None = None) -> float:
+    """The step of the next train dict (a banner before it starts a new run)."""
+    if st.banner and st.started:
+        st.run += 1
+        st.train_count = 0
+    st.banner = False
+    st.started = True
+    st.train_count += 1
+    if explicit_step is not None:
+        st.train_count = int(explicit_step / _logging_steps(ctx))
+        step = explicit_step
+    else:
+        step = st.train_count * _logging_steps(ctx)
+    st.last_train_step = step
+    return step
+
+
+def eval_step(st: _State, explicit_step: float | None = None) -> float:
+    step = explicit_step if explicit_step is not None else st.last_train_step
+    if st.last_eval_step != step:
+        st.last_eval_names = set()
+    st.last_eval_step = step
+    return step
+
+
 def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
     """Records of one metric dict (empty for the final summary dict)."""
     keys = [k for k, _ in pairs]
@@ -339,21 +364,9 @@ def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
     named = [(k, v, tidy.canonical(k)) for k, v in numeric]
     is_train = any(sm[0] == "train" for _, _, sm in named)
     if is_train:
-        if st.banner and st.started:
-            st.run += 1
-            st.train_count = 0
-        st.banner = False
-        st.started = True
-        st.train_count += 1
-        step = explicit_step if explicit_step is not None else st.train_count * _logging_steps(ctx)
-        if explicit_step is not None:
-            st.train_count = int(explicit_step / _logging_steps(ctx))
-        st.last_train_step = step
+        step = next_train_step(st, ctx, explicit_step)
     else:
-        step = explicit_step if explicit_step is not None else st.last_train_step
-        if st.last_eval_step != step:
-            st.last_eval_names = set()
-        st.last_eval_step = step
+        step = eval_step(st, explicit_step)
     st.entry += 1
     out = []
     for k, v, (split, metric) in named:
@@ -415,60 +428,74 @@ def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
                  "steps go on in logging order")
 
 
+def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
+    """Records read from one cleaned line (the parser's state is in ``st``)."""
+    out: list[Record] = []
+    if not line:
+        if st.block is not None:
+            out.extend(_block_records(st, ctx))
+        return out
+    if st.block is not None:
+        m = _BLOCK_ROW_RE.match(line)
+        if m is not None:
+            st.block_rows.append((m.group(1), m.group(2)))
+            return out
+        out.extend(_block_records(st, ctx))
+    start = line.find("{")
+    if start < 0 or "'" not in line:
+        first = line[0]
+        if first == "*" and line.startswith("*****"):
+            m = _BLOCK_RE.match(line)
+            if m is not None:
+                st.block = "eval" if m.group(1) == "validation" else m.group(1)
+                st.block_line = getattr(ctx, "lineno", 0)
+                return out
+            if "Running training" in line:
+                st.banner = True
+            return out
+        if "Continuing training" in line:
+            m = _CONTINUE_RE.search(line)
+            if m is not None:
+                _resume(st, ctx, int(m.group(1)))
+        elif ("=" in line or ":" in line) and any(h in line for h in _HP_HINTS):
+            read_hparams(line, ctx)
+        return out
+    while start >= 0:
+        if line.startswith("{'", start) or line.startswith('{"', start):
+            pairs, end = dict_pairs(line, start)
+            if pairs is CALL:
+                if not _assigned(line, start):
+                    ctx.skip(getattr(ctx, "lineno", None),
+                             "a dict that contains a call (not read: lossctl never evaluates log text)")
+                start = line.find("{", max(end, start + 1))
+                continue
+            if pairs is None:
+                if "loss" in line[start:start + 200] and not _assigned(line, start):
+                    ctx.skip(getattr(ctx, "lineno", None), "an incomplete or malformed dict")
+                start = line.find("{", start + 1)
+                continue
+            if is_metric_dict(pairs) and not _assigned(line, start):
+                out.extend(_entry_records(pairs, st, ctx))
+            elif any(h in line for h in _HP_HINTS):
+                read_hparams(line, ctx)
+            start = line.find("{", end)
+        else:
+            start = line.find("{", start + 1)
+    if "logging_steps" in line or "Total optimization" in line:
+        read_hparams(line, ctx)
+    return out
+
+
+def finish(st: _State, ctx: ParseContext) -> list[Record]:
+    """Records still held when the input ends (an unterminated metrics block)."""
+    return _block_records(st, ctx) if st.block is not None else []
+
+
 def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
     st = _State()
+    ctx.__dict__["hf_state"] = st
     for line in source:
-        if not line:
-            if st.block is not None:
-                yield from _block_records(st, ctx)
-            continue
-        if st.block is not None:
-            m = _BLOCK_ROW_RE.match(line)
-            if m is not None:
-                st.block_rows.append((m.group(1), m.group(2)))
-                continue
-            yield from _block_records(st, ctx)
-        start = line.find("{")
-        if start < 0 or "'" not in line:
-            first = line[0]
-            if first == "*" and line.startswith("*****"):
-                m = _BLOCK_RE.match(line)
-                if m is not None:
-                    st.block = "eval" if m.group(1) == "validation" else m.group(1)
-                    st.block_line = getattr(ctx, "lineno", 0)
-                    continue
-                if "Running training" in line:
-                    st.banner = True
-                continue
-            if "Continuing training" in line:
-                m = _CONTINUE_RE.search(line)
-                if m is not None:
-                    _resume(st, ctx, int(m.group(1)))
-            elif ("=" in line or ":" in line) and any(h in line for h in _HP_HINTS):
-                read_hparams(line, ctx)
-            continue
-        while start >= 0:
-            if line.startswith("{'", start) or line.startswith('{"', start):
-                pairs, end = dict_pairs(line, start)
-                if pairs is CALL:
-                    if not _assigned(line, start):
-                        ctx.skip(getattr(ctx, "lineno", None),
-                                 "a dict that contains a call (not read: lossctl never evaluates log text)")
-                    start = line.find("{", max(end, start + 1))
-                    continue
-                if pairs is None:
-                    if "loss" in line[start:start + 200] and not _assigned(line, start):
-                        ctx.skip(getattr(ctx, "lineno", None), "an incomplete or malformed dict")
-                    start = line.find("{", start + 1)
-                    continue
-                if is_metric_dict(pairs) and not _assigned(line, start):
-                    yield from _entry_records(pairs, st, ctx)
-                elif any(h in line for h in _HP_HINTS):
-                    read_hparams(line, ctx)
-                start = line.find("{", end)
-            else:
-                start = line.find("{", start + 1)
-        if "logging_steps" in line or "Total optimization" in line:
-            read_hparams(line, ctx)
-    if st.block is not None:
-        yield from _block_records(st, ctx)
+        recs = feed(line, st, ctx)
+        if recs:
+            yield from recs
+    yield from finish(st, ctx)
