@@ -610,3 +610,30 @@ def test_sparkline_width_and_alphabet(ys, w):
     assert len(a) == len(s) and a.isascii()
     # a cell is '!' exactly when it covers no finite value
     assert (s.count("!") == len(s)) == (not any(math.isfinite(v) for v in ys))
+
+
+_EIGHTH = {ch: i for i, ch in enumerate(" ▏▎▍▌▋▊▉")}
+
+
+def _bar_eighths(bar: str) -> int:
+    full = bar.count("█")
+    rest = bar.replace("█", "")
+    return 8 * full + (_EIGHTH[rest] if rest else 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=1e-6, max_value=1e6), min_size=1, max_size=20),
+    w=st.integers(min_value=40, max_value=200),
+)
+def test_bars_are_linear_in_the_value(values, w):
+    text = BarChart([f"E{i}" for i in range(len(values))], values).to_text(w)
+    rows = lines_of(text)
+    lw = max(len(f"E{i}: Loss = {format_value(v)}") for i, v in enumerate(values))
+    avail = w - lw - 2
+    top = max(values)
+    # the tutorial's 14.4 cells per unit, shrunk to fit, grown to >= 20 cells
+    longest = max(min(TUTORIAL_SCALE * top, avail), min(20, avail))
+    for r, v in zip(rows, values):
+        assert len(r) <= w
+        assert abs(_bar_eighths(r[lw + 2 :]) - v / top * longest * 8) <= 0.5 + 1e-6
