@@ -516,3 +516,36 @@ def test_real_plaintext_runs():
         if not path.exists():
             pytest.skip("shared real logs not available")
         assert len({r.run for r in iter_records(str(path), window=None)}) == runs
+
+
+# ------------------------------------------------------------------ robustness
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lossctl.logs.base import SPLITS  # noqa: E402
+
+_FRAGMENTS = [
+    "Epoch", "Epoch(train)", "Epoch(val)", "Iter", "Iter(val)", "Epoch:", "Test:", "Train:", "iteration",
+    "iter", "step", "step:", "Step", "validation loss", "loss", "Loss", "lm loss:", "loss scale:", "val_loss",
+    "loss=", "Loss:", "Loss =", "训练次数：", "损失：", "准确率", "acc", "lr", "DLLL", "DLL", "{", "}", "[", "]",
+    "(", ")", "|", ":", "=", ",", "-", " - ", "/", "\t", "*", "#", "nan", "-nan", "inf", "NAN", "1e-05", "0", "1",
+    "12", "250/250", "[=====]", "━━━", "ETA:", "3s", "(* 1 = 0.5 loss)", "Testing net (#0)", "net output #0:",
+    '"step": [0, 1]', '"data": {"loss": 1}', "valid on 'valid' subset", "num_updates", "|", "....", "%",
+    "2.5", "3.0E+00", "epoch 001:", "100 / 200", "HellaSwag accuracy: 1/2=0.5", "第 1 轮",
+]
+
+
+@pytest.mark.parametrize("mod", TEXT_MODULES, ids=lambda m: m.NAME)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map(" ".join), max_size=12))
+def test_parsers_never_raise_and_give_well_formed_records(mod, lines):
+    text = "\n".join(lines)
+    score = mod.detect(text)
+    assert 0.0 <= score <= 1.0
+    ctx = ParseContext()
+    for rec in mod.parse(lines, ctx):
+        assert isinstance(rec.value, float)
+        assert rec.split in SPLITS
+        assert isinstance(rec.metric, str) and rec.metric
+        assert rec.step is None or isinstance(rec.step, float)

@@ -96,10 +96,10 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 yield from flush()
                 epoch = float(m.group(1))
                 continue
-        if ": " not in line:
+        if "loss" not in line:  # fit() and evaluate() always report the loss
             continue
         for frame in _frames(line):
-            if "loss" not in frame and " - " not in frame:
+            if "loss" not in frame:
                 continue
             pairs = [(k, to_float(v)) for k, v in _PAIR.findall(frame)]
             if not pairs:

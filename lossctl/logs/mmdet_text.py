@@ -39,9 +39,11 @@ DESCRIPTION = "mmdetection / mmengine text logs ('Epoch(train) [1][240/735] ... 
 EXAMPLE = "Epoch(train)  [1][240/735]  lr: 1.0000e-02  eta: 0:59:17  time: 0.4132  loss: 2.5128"
 KIND = "lines"
 
+# Epoch[(mode)] [epoch][iter(/N)]  or  Iter[(mode)] [iter(/N)]; an epoch bracket never
+# has a total ("Epoch [1/50]" is some other log)
 _HEAD = re.compile(
-    r"\b(Epoch|Iter)(?:\((train|val|test)\))?\s*\[\s*(\d+)\s*(?:/\s*(\d+)\s*)?\]"
-    r"(?:\s*\[\s*(\d+)\s*(?:/\s*(\d+)\s*)?\])?"
+    r"\b(?:(Epoch)(?:\((train|val|test)\))?\s*\[\s*(\d+)\s*\]\s*\[\s*(\d+)\s*(?:/\s*(\d+)\s*)?\]"
+    r"|(Iter)(?:\((train|val|test)\))?\s*\[\s*(\d+)\s*(?:/\s*(\d+)\s*)?\])"
 )
 _PAIR = re.compile(r"([A-Za-z_][\w/@.\-]*):\s+(" + NUM + r")(?=[,\s]|$)")
 _SKIP_KEYS = {"eta", "time", "data_time", "memory", "base_lr", "iter_time"}
@@ -67,7 +69,10 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         m = _HEAD.search(line)
         if m is None:
             continue
-        kind, mode = m.group(1), m.group(2)
+        if m.group(1):
+            kind, mode, first, it, total = "Epoch", m.group(2), m.group(3), m.group(4), m.group(5)
+        else:
+            kind, mode, first, it, total = "Iter", m.group(7), m.group(8), None, m.group(9)
         pairs = _PAIR.findall(line, m.end())
         if not pairs:
             if ":" in line[m.end():] and "eta" not in line[m.end():]:
@@ -79,26 +84,21 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         )
         epoch: float | None = None
         if kind == "Epoch":
-            epoch = float(m.group(3))
-            it = m.group(5)
-            total = m.group(6)
+            epoch = float(first)
             if not is_eval:
                 if total is not None:
                     per_epoch = float(total)
-                if it is None:
-                    ctx.skip(lineno, "Epoch line without an iteration")
-                    continue
                 step = (epoch - 1) * per_epoch + float(it) if per_epoch else float(it)
                 last_train_step = step
             else:
                 step = epoch * per_epoch if per_epoch else last_train_step
         else:
-            it = float(m.group(3))
+            k = float(first)
             if not is_eval:
-                step = it
+                step = k
                 last_train_step = step
-            elif m.group(4) is None:  # mmcv 1.x: Iter(val) [K] is the train iteration
-                step = it
+            elif total is None:  # mmcv 1.x: Iter(val) [K] is the train iteration
+                step = k
             else:  # mmengine: Iter(val) [i/N] counts val batches
                 step = last_train_step
         split = "test" if mode == "test" else ("eval" if is_eval else "train")
