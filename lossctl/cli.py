@@ -78,10 +78,6 @@ Examples:
   lossctl compute --list
 """
 
-_COMPUTE_LOSS_OPTIONS = (
-    "weight", "ignore-index", "label-smoothing", "probs", "pos-weight", "delta", "beta", "log-target",
-    "log-input", "full", "eps", "gamma", "alpha", "p", "margin", "quantile",
-)
 _OPT = "Loss options (each loss takes some of them; see 'lossctl losses')"
 
 

@@ -18,9 +18,9 @@ the :class:`ComputeResult` (the CLI prints them on stderr).
 from __future__ import annotations
 
 import math
+import os
 import sys as _sys
 import types as _types
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 

@@ -104,15 +104,6 @@ class Predictions:
     def streamed(self) -> bool:
         return self._chunks is not None
 
-    def where(self, row: int, column: int | None = None) -> dict:
-        """``source``/``line``/``column`` keywords for an :class:`InputError` about ``row``."""
-        out: dict[str, Any] = {"source": self.source}
-        if self.format in ("csv", "tsv", "jsonl"):
-            out["line"] = row + 1 + self.header_lines
-        if column is not None and self.columns and 0 <= column < len(self.columns):
-            out["column"] = self.columns[column]
-        return out
-
     def close(self) -> None:
         if self._close:
             self._close()
@@ -1065,7 +1056,9 @@ def _numeric(arr: np.ndarray, source: str, key: str) -> np.ndarray:
 def _read_npz(opened: _Opened, kind: str, *, target_kind: str, target_col, input_cols, var) -> Predictions:
     z = _load_np(opened)
     if isinstance(z, np.ndarray):
-        return _read_npy(_reopen_bytes(opened), "npy", target_kind=target_kind, target_col=None, input_cols=None, var=var)
+        preds = Predictions(source=opened.name, format="npy", raw=(_numeric(z, opened.name, "array"), None, None))
+        preds.notes.append(f"{opened.name}: a {'×'.join(map(str, z.shape))} array, taken as the input (no target)")
+        return preds
     with z:
         files = list(z.files)
         d = {k: None for k in files}
@@ -1095,10 +1088,6 @@ def _npz_array(z, key: str, source: str) -> np.ndarray:
     except Exception as e:  # a damaged member
         raise InputError(f"cannot be read: {e}", source=source, key=key) from None
     return _numeric(arr, source, key)
-
-
-def _reopen_bytes(opened: _Opened) -> _Opened:  # pragma: no cover - npz sniffed but holds one array
-    return opened
 
 
 # ---------------------------------------------------------------- Parquet
@@ -1153,13 +1142,6 @@ def _read_parquet(opened: _Opened, kind: str, *, target_kind: str, target_col, i
 
     preds._chunks = chunks
     return preds
-
-
-def stdin_is_tty() -> bool:
-    try:
-        return bool(sys.stdin is not None and sys.stdin.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 __all__ = ["Chunk", "Predictions", "read_predictions", "parse_inline", "to_array", "sniff", "INPUT_FORMATS",

@@ -8,7 +8,6 @@ import gzip
 import io
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -471,3 +470,16 @@ def test_gaussian_nll_variance_from_the_payload_a_named_key_or_the_command_line(
     error_line(cli(["compute", "gaussian-nll", "--input", "1", "--target", "1"]), "gaussian-nll needs a variance")
     error_line(cli(["compute", "gaussian-nll", "--input", "1,2", "--target", "1,1", "--var", "1,-1"]),
                "variance -1 is negative")
+
+
+def test_the_command_has_a_flag_for_every_option_of_every_loss():
+    import typer.main
+
+    from lossctl.cli import app
+
+    command = typer.main.get_command(app).commands["compute"]
+    flags = {o for p in command.params for o in list(p.opts) + list(p.secondary_opts)}
+    wanted = {f"--{o.name}" for spec in losses.REGISTRY.values() for o in spec.options}
+    assert wanted <= flags, wanted - flags
+    assert {"--reduction", "--format", "--explain", "--strict", "--input-format", "--target-col", "--input-cols",
+            "--var", "--list", "--input", "--target", "--no-log-input"} <= flags
