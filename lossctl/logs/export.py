@@ -132,26 +132,27 @@ SUMMARY_COLUMNS = ("run", "split", "metric", "points", "nan", "first", "last", "
 
 
 def wide_rows(df) -> tuple[list[str], list[dict[str, Any]]]:
-    """One row per (run, step) with a column per ``split/metric`` (first-seen order)."""
-    if not len(df):
-        return ["run", "step", "epoch"], []
-    df = df.copy()
-    df["series"] = df["split"] + "/" + df["metric"]
-    order = list(dict.fromkeys(df["series"]))
-    pivot = df.pivot_table(index=["run", "step"], columns="series", values="value", aggfunc="last",
-                           dropna=False, sort=True)
-    epochs = df.groupby(["run", "step"], sort=True)["epoch"].max()
-    pivot = pivot.reindex(columns=order)
-    cols = ["run", "step", "epoch"] + order
-    rows = []
-    for (run, step), vals in zip(pivot.index, pivot.itertuples(index=False)):
-        row: dict[str, Any] = {"run": int(run), "step": step_value(float(step)), "epoch": None}
-        e = epochs.get((run, step))
-        row["epoch"] = None if e is None or e != e else float(e)
-        for c, v in zip(order, vals):
-            row[c] = None if v is None else float(v)
-        rows.append(row)
-    return cols, rows
+    """One row per (run, step) with a column per ``split/metric`` (first-seen order).
+
+    A cell is empty when that series has no record at that step, and ``nan`` when the
+    log says NaN. Rows are sorted by run, then step.
+    """
+    order: dict[str, None] = {}
+    table: dict[tuple, dict[str, Any]] = {}
+    for run, step, epoch, split, metric, value in zip(df["run"], df["step"], df["epoch"], df["split"],
+                                                       df["metric"], df["value"]):
+        col = f"{split}/{metric}"
+        order.setdefault(col, None)
+        step_v = None if step != step else float(step)
+        key = (int(run), step_v)
+        row = table.get(key)
+        if row is None:
+            row = table[key] = {"run": int(run), "step": step_value(step_v), "epoch": None}
+        if epoch == epoch and epoch is not None and row["epoch"] is None:
+            row["epoch"] = float(epoch)
+        row[col] = float(value)
+    keys = sorted(table, key=lambda k: (k[0], math.inf if k[1] is None else k[1]))
+    return ["run", "step", "epoch"] + list(order), [table[k] for k in keys]
 
 
 def write_wide(cols: list[str], rows: list[dict[str, Any]], fmt: str, out: IO[str]) -> None:

@@ -1,0 +1,503 @@
+"""lossctl parse / lossctl.parse_log: reading, cleaning, tidy rules, outputs, errors."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lossctl import errors
+from lossctl.logs import export, fastpath, hf_console, iter_records, parse_log, reader, tidy
+from lossctl.logs.base import ParseContext, Record
+from tests.conftest import FIXTURES
+
+LOGS = FIXTURES / "logs"
+
+HF = """\
+{'loss': 2.5, 'grad_norm': 1.5, 'learning_rate': 1e-05, 'epoch': 0.5}
+{'loss': 2.0, 'grad_norm': 1.25, 'learning_rate': 2e-05, 'epoch': 1.0}
+{'eval_loss': 2.25, 'eval_runtime': 1.5, 'epoch': 1.0}
+{'loss': 1.5, 'grad_norm': nan, 'learning_rate': 3e-05, 'epoch': 1.5}
+"""
+
+
+def rows(out: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def series(out: str, split="train", metric="loss") -> list[tuple[str, str]]:
+    return [(r["step"], r["value"]) for r in rows(out) if r["split"] == split and r["metric"] == metric]
+
+
+# ---------------------------------------------------------------- cleaning
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (" 45%|████▌     | 3/10 [00:01<00:02,  1.23it/s]\r{'loss': 1.0}", [" 45%|████▌     | 3/10 [00:01<00:02,  1.23it/s]".strip(), "{'loss': 1.0}"]),
+    ("\x1b[1m\x1b[32mloss: 1.5\x1b[0m", ["loss: 1.5"]),
+    ("[default7]: iteration 5/ 10 | lm loss: 2.0", ["iteration 5/ 10 | lm loss: 2.0"]),
+    ("[rank0]:{'loss': 1.0}", ["{'loss': 1.0}"]),
+    ("[1,0]<stdout>:step 3 loss 2.0", ["step 3 loss 2.0"]),
+    ("> {'loss': 0.5, 'epoch': 1.0}", ["{'loss': 0.5, 'epoch': 1.0}"]),
+    ("> > nested quote", ["nested quote"]),
+    ("2024-05-01 12:00:00,123 - INFO - Epoch 1 loss 2.0", ["INFO - Epoch 1 loss 2.0"]),
+    ("[2024-05-01 12:00:00] step 3", ["step 3"]),
+    ("07/15/2023 04:58:22 - INFO - x", ["INFO - x"]),
+    ("[default0]:[2024-05-01T12:00:00Z] loss 1", ["loss 1"]),
+    ("     padded loss: 3.0      ", ["padded loss: 3.0"]),
+])
+def test_clean_segments(raw, expected):
+    assert reader.clean_segments(raw) == expected
+
+
+def test_csv_timestamp_column_is_not_stripped():
+    # a timestamp followed by a comma is data (a CSV column), not a log prefix
+    assert reader.strip_prefixes("2024-01-01 12:00:00,0.5,0.25") == "2024-01-01 12:00:00,0.5,0.25"
+
+
+def test_progress_bar_detection():
+    assert reader.is_progress_bar(" 45%|████▌     | 3/10 [00:01<00:02,  1.23it/s]")
+    assert not reader.is_progress_bar(" 45%|████▌     | 3/10 [00:01<00:02,  1.23it/s]{'loss': 1.0}")
+
+
+def test_line_numbers_are_physical_lines(tmp_path):
+    p = tmp_path / "a.log"
+    p.write_text("noise\n" + " 1%|x| 1/9 [00:00]\r 2%|x| 2/9 [00:00]\r{'loss': 1.0, 'epoch': 0.1}\n\n{'loss': 0.5, 'epoch': 0.2}\n")
+    df = parse_log(p)
+    assert list(df["line"]) == [2, 4]
+    assert list(df["value"]) == [1.0, 0.5]
+
+
+# ---------------------------------------------------------------- naming
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("loss", ("train", "loss")),
+    ("eval_loss", ("eval", "loss")),
+    ("val_loss", ("eval", "loss")),
+    ("valid_loss", ("eval", "loss")),
+    ("validation loss", ("eval", "loss")),
+    ("val/box_loss", ("eval", "box_loss")),
+    ("train/box_loss", ("train", "box_loss")),
+    ("train_loss", ("train", "loss")),
+    ("test_accuracy", ("test", "accuracy")),
+    ("predict_loss", ("test", "loss")),
+    ("lr", ("train", "learning_rate")),
+    ("lr-Adam", ("train", "learning_rate")),
+    ("lr-AdamW", ("train", "learning_rate")),
+    ("grad_norm", ("train", "grad_norm")),
+    ("total_loss", ("train", "loss")),
+    ("Loss/train", ("train", "loss")),
+    ("train_loss_step", ("train", "loss")),
+    ("train_loss_epoch", ("train", "loss_epoch")),
+    ("eval_T005_f1", ("eval", "T005_f1")),
+    ("acc", ("train", "accuracy")),
+    ("loss_scale", ("train", "loss_scale")),
+])
+def test_canonical_names(name, expected):
+    assert tidy.canonical(name) == expected
+
+
+def test_is_loss():
+    assert tidy.is_loss("loss") and tidy.is_loss("box_loss") and tidy.is_loss("cls_om")
+    assert not tidy.is_loss("accuracy") and not tidy.is_loss("learning_rate")
+
+
+# ---------------------------------------------------------------- tidy rules
+
+
+def _recs(points, split="train", metric="loss"):
+    return [Record(step=s, split=split, metric=metric, value=v, name=metric, line=i + 1, group=i)
+            for i, (s, v) in enumerate(points)]
+
+
+@pytest.mark.parametrize("window", [None, 3, 1000])
+def test_duplicates_keep_the_last_value_in_place(window):
+    ctx = ParseContext()
+    recs = list(tidy.postprocess(_recs([(10, 1.0), (20, 2.0), (30, 3.0), (20, 2.5), (30, 3.5), (40, 4.0)]),
+                                 ctx, window=window))
+    assert [(r.step, r.value) for r in recs] == [(10, 1.0), (20, 2.5), (30, 3.5), (40, 4.0)]
+    assert {r.run for r in recs} == {1}
+    assert any("2 duplicated record(s)" in n for n in ctx.notes)
+
+
+def test_duplicate_beyond_the_window_is_kept_and_said():
+    ctx = ParseContext()
+    recs = list(tidy.postprocess(_recs([(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0), (2, 9.0)]), ctx, window=1))
+    assert [r.value for r in recs] == [1.0, 2.0, 3.0, 4.0, 9.0]
+    assert any("repeat a step written more than 1 records earlier" in n for n in ctx.notes)
+
+
+def test_restarting_step_counter_starts_a_new_run():
+    ctx = ParseContext()
+    recs = list(tidy.postprocess(_recs([(1, 3.0), (2, 2.0), (3, 1.0), (1, 3.5), (2, 2.5)]), ctx))
+    assert [(r.run, r.step, r.value) for r in recs] == [(1, 1, 3.0), (1, 2, 2.0), (1, 3, 1.0), (2, 1, 3.5), (2, 2, 2.5)]
+    only2 = list(tidy.postprocess(_recs([(1, 3.0), (2, 2.0), (1, 3.5), (2, 2.5)]), ParseContext(), run=2))
+    assert [(r.step, r.value) for r in only2] == [(1, 3.5), (2, 2.5)]
+
+
+def test_steps_numbered_per_entry_never_merged_on_equal_epoch():
+    ctx = ParseContext()
+    ctx.hparams["logging_steps"] = 50
+    recs = [
+        Record(step=None, split="train", metric="loss", value=1.0, name="loss", epoch=0.0, group=1),
+        Record(step=None, split="train", metric="learning_rate", value=1e-5, name="lr", epoch=0.0, group=1),
+        Record(step=None, split="train", metric="loss", value=0.9, name="loss", epoch=0.0, group=2),
+        Record(step=None, split="eval", metric="loss", value=1.1, name="eval_loss", epoch=0.0, group=3),
+    ]
+    out = list(tidy.postprocess(recs, ctx))
+    assert [(r.step, r.split, r.metric) for r in out] == [
+        (50, "train", "loss"), (50, "train", "learning_rate"), (100, "train", "loss"), (100, "eval", "loss")]
+
+
+def test_nan_and_inf_are_kept(tmp_path):
+    p = tmp_path / "x.log"
+    p.write_text("{'loss': nan, 'epoch': 0.1}\n{'loss': inf, 'epoch': 0.2}\n{'loss': -inf, 'epoch': 0.3}\n"
+                 "{'loss': 0.0, 'grad_norm': nan, 'epoch': 0.4}\n")
+    df = parse_log(p)
+    loss = df[df.metric == "loss"]["value"].tolist()
+    assert math.isnan(loss[0]) and loss[1] == math.inf and loss[2] == -math.inf and loss[3] == 0.0
+    assert math.isnan(df[df.metric == "grad_norm"]["value"].iloc[0])
+
+
+# ---------------------------------------------------------------- HF dict scanner
+
+
+def test_scanner_never_evaluates_and_skips_calls(tmp_path):
+    p = tmp_path / "x.log"
+    p.write_text("{'loss': __import__('os').system('echo pwned'), 'epoch': 1.0}\n"
+                 "{'loss': tensor(2.1, device='cuda:0'), 'epoch': 1.0}\n"
+                 "{'loss': 1.25, 'note': 'a, b: {c}', 'tags': ['x', 'y'], 'epoch': 1.0}\n")
+    df = parse_log(p)
+    assert df[df.metric == "loss"]["value"].tolist() == [1.25]
+    assert df.attrs["skipped"] == 2
+
+
+def test_scanner_values():
+    pairs, end = hf_console.scan_dict("{'a': 1e-05, 'b': -inf, 'c': NaN, 'd': None, 'e': [1, (2, 3)], \"f\": 'x'}", 0)
+    assert pairs[0] == ("a", 1e-05) and pairs[1] == ("b", -math.inf) and math.isnan(pairs[2][1])
+    assert pairs[3] == ("d", None) and pairs[4] == ("e", None) and pairs[5] == ("f", "x")
+    assert hf_console.scan_dict("{'a': f(1)}", 0)[0] is hf_console.CALL
+    assert hf_console.scan_dict("{'a': 1,", 0)[0] is None
+
+
+def test_hf_config_dicts_and_loss_scale_are_not_losses(tmp_path):
+    p = tmp_path / "x.log"
+    p.write_text("fsdp_config={'min_num_params': 0, 'xla': False},\n"
+                 "[INFO] loss_scale ................... 0\n"
+                 "overflow {'loss_scale': 1024}\n"
+                 "{'loss': 1.5, 'epoch': 0.5}\n")
+    df = parse_log(p)
+    assert df[["step", "metric", "value"]].values.tolist() == [[1, "loss", 1.5]]
+
+
+def test_hf_final_summary_is_not_a_curve_point():
+    df = parse_log(HF + "{'train_runtime': 10.5, 'train_samples_per_second': 3.0, 'train_loss': 2.0, 'epoch': 1.5}\n")
+    assert df[df.metric == "loss"]["value"].tolist() == [2.5, 2.0, 2.25, 1.5]
+    assert df.attrs["summary"]["train_loss"] == 2.0 and df.attrs["summary"]["train_runtime"] == 10.5
+
+
+def test_hf_steps_use_logging_steps_when_known():
+    df = parse_log("TrainingArguments(\nlogging_steps=25,\n)\n" + HF)
+    assert df.attrs["hparams"]["logging_steps"] == 25
+    train = df[(df.metric == "loss") & (df.split == "train")]
+    assert train["step"].tolist() == [25, 50, 75]
+    assert df[(df.split == "eval") & (df.metric == "loss")]["step"].tolist() == [50]
+
+
+# ---------------------------------------------------------------- sources
+
+
+def test_stdin(cli):
+    r = cli(["parse", "-", "--format", "csv", "--metric", "loss"], stdin=HF)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        "run,step,epoch,split,metric,value",
+        "1,1,0.5,train,loss,2.5", "1,2,1.0,train,loss,2.0", "1,2,1.0,eval,loss,2.25", "1,3,1.5,train,loss,1.5"]
+    assert "<stdin>: read as hf-console" in r.err
+
+
+def test_gzip_same_as_plain(cli, tmp_path):
+    src = LOGS / "hf-console--messy.log"
+    gz = tmp_path / "messy.log.whatever"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    a = cli(["parse", src, "--format", "csv"])
+    b = cli(["parse", gz, "--format", "csv"])
+    assert a.code == b.code == 0
+    assert a.out == b.out
+    c = cli(["parse", "-", "--format", "csv"], stdin=gzip.compress(src.read_bytes()))
+    assert c.out == a.out
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "latin-1"])
+def test_encodings(tmp_path, encoding):
+    text = "épochs: données\n" + HF
+    p = tmp_path / "x.log"
+    p.write_bytes(text.encode(encoding))
+    df = parse_log(p)
+    assert df[df.metric == "loss"]["value"].tolist() == [2.5, 2.0, 2.25, 1.5]
+
+
+def test_lfs_pointer(cli, tmp_path):
+    p = tmp_path / "trainer_log.jsonl"
+    p.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:9fc7\nsize 45778\n")
+    r = cli(["parse", p])
+    assert r.code == 2
+    assert "Git LFS pointer file" in r.err and "45,778 bytes" in r.err and "git lfs pull" in r.err
+    with pytest.raises(errors.InputError, match="Git LFS pointer"):
+        parse_log(p)
+
+
+def test_no_loss_lists_the_metrics(cli, tmp_path):
+    p = tmp_path / "m.jsonl"
+    p.write_text('{"step": 1, "accuracy": 0.5, "lr": 0.1}\n{"step": 2, "accuracy": 0.6, "lr": 0.1}\n')
+    r = cli(["parse", p, "--log-format", "jsonl"])
+    assert r.code == 2
+    assert f"no loss values found in {p}; found metrics: accuracy, lr" in r.err
+    assert r.out == ""
+
+
+def test_unrecognised_log(cli, tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("hello world\nnothing to see\n")
+    r = cli(["parse", p])
+    assert r.code == 2 and "no loss values found in" in r.err and "--log-format" in r.err
+
+
+def test_missing_file_and_empty(cli, tmp_path):
+    r = cli(["parse", tmp_path / "nope.log"])
+    assert r.code == 2 and "nope.log: no such file" in r.err
+    (tmp_path / "e.log").write_text("")
+    r = cli(["parse", tmp_path / "e.log"])
+    assert r.code == 2 and "the log is empty" in r.err
+
+
+def test_tensorboard_without_the_extra(cli, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.startswith("tensorboard"):
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    r = cli(["parse", LOGS / "tensorboard--scalars.tfevents"])
+    assert r.code == 2
+    assert "TensorBoard event files needs the optional package 'tensorboard'" in r.err
+    assert "pip install 'lossctl[tensorboard]'" in r.err
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def test_table_summary(cli):
+    r = cli(["parse", "-"], stdin=HF)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0] == "<stdin> (hf-console)"
+    head = lines[1].split()
+    assert head == ["split", "metric", "points", "NaN", "first", "last", "min", "at", "step"]
+    table = {tuple(ln.split()[:2]): ln.split()[2:] for ln in lines[3:]}
+    assert table[("train", "loss")] == ["3", "0", "2.5", "1.5", "1.5", "3"]
+    assert table[("train", "grad_norm")] == ["3", "1", "1.5", "nan", "1.25", "2"]
+    assert table[("eval", "loss")] == ["1", "0", "2.25", "2.25", "2.25", "2"]
+
+
+def test_json_and_ndjson(cli):
+    r = cli(["parse", "-", "--format", "json", "--metric", "grad_norm"], stdin=HF)
+    data = json.loads(r.out)
+    assert data == [
+        {"run": 1, "step": 1, "epoch": 0.5, "split": "train", "metric": "grad_norm", "value": 1.5},
+        {"run": 1, "step": 2, "epoch": 1.0, "split": "train", "metric": "grad_norm", "value": 1.25},
+        {"run": 1, "step": 3, "epoch": 1.5, "split": "train", "metric": "grad_norm", "value": None}]
+    r = cli(["parse", "-", "--format", "ndjson", "--split", "eval"], stdin=HF)
+    objs = [json.loads(ln) for ln in r.out.splitlines()]
+    assert [(o["metric"], o["value"]) for o in objs] == [("loss", 2.25), ("runtime", 1.5)]
+
+
+def test_tsv(cli):
+    r = cli(["parse", "-", "--format", "tsv", "--metric", "loss", "--split", "eval"], stdin=HF)
+    assert r.out == "run\tstep\tepoch\tsplit\tmetric\tvalue\n1\t2\t1.0\teval\tloss\t2.25\n"
+
+
+def test_wide(cli):
+    r = cli(["parse", "-", "--wide", "--format", "csv", "--metric", "loss,grad_norm"], stdin=HF)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        "run,step,epoch,train/loss,train/grad_norm,eval/loss",
+        "1,1,0.5,2.5,1.5,",
+        "1,2,1.0,2.0,1.25,2.25",
+        "1,3,1.5,1.5,nan,"]
+
+
+def test_filters_and_errors(cli):
+    r = cli(["parse", "-", "--format", "csv", "--metric", "nosuch"], stdin=HF)
+    assert r.code == 2 and "no records match --metric nosuch" in r.err and "train/loss" in r.err
+    r = cli(["parse", "-", "--split", "bogus"], stdin=HF)
+    assert r.code == 2 and "unknown --split 'bogus'" in r.err
+    r = cli(["parse", "-", "--log-format", "nope"], stdin=HF)
+    assert r.code == 2 and "unknown --log-format 'nope'" in r.err
+    r = cli(["parse", "-", "--split", "validation", "--format", "csv", "--metric", "eval_loss"], stdin=HF)
+    assert r.out.splitlines()[1:] == ["1,2,1.0,eval,loss,2.25"]
+
+
+def test_run_option(cli):
+    text = HF + "***** Running training *****\n{'loss': 3.0, 'epoch': 0.5}\n{'loss': 2.75, 'epoch': 1.0}\n"
+    r = cli(["parse", "-", "--format", "csv", "--metric", "loss", "--split", "train", "--run", "2"], stdin=text)
+    assert r.out.splitlines()[1:] == ["2,1,0.5,train,loss,3.0", "2,2,1.0,train,loss,2.75"]
+    r = cli(["parse", "-", "--format", "csv", "--run", "3"], stdin=text)
+    assert r.code == 2
+
+
+def test_list_formats(cli):
+    r = cli(["parse", "--list-formats", "--format", "json"])
+    names = [f["name"] for f in json.loads(r.out)]
+    for n in ("hf-console", "hf-trainer-state", "jsonl", "csv-table", "detectron2", "mmdet-json", "tensorboard"):
+        assert n in names
+    assert all(f["example"] for f in json.loads(r.out))
+    r = cli(["parse", "--list-formats"])
+    assert "example: {'loss': 2.157" in r.out
+
+
+def test_forced_format(cli, tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text('epoch,loss\n0,1.5\n1,1.25\n')
+    r = cli(["parse", p, "--log-format", "csv_table", "--format", "csv"])
+    assert r.code == 0 and r.out.splitlines()[1:] == ["1,0,0.0,train,loss,1.5", "1,1,1.0,train,loss,1.25"]
+
+
+def test_parse_log_dataframe():
+    df = parse_log(LOGS / "hf-trainer-state--eval-best.json")
+    assert list(df.columns) == ["run", "step", "epoch", "split", "metric", "value", "name", "time", "line"]
+    assert str(df["value"].dtype) == "float64"
+    assert df.attrs["format"] == "hf-trainer-state"
+    hp = df.attrs["hparams"]
+    assert hp["logging_steps"] == 5 and hp["train_batch_size"] == 16 and hp["num_train_epochs"] == 2
+    assert hp["max_steps"] == 30 and hp["best_metric"] == 0.30825763940811157
+    assert hp["best_model_checkpoint"] == "./results/checkpoint-20"
+    assert df.attrs["summary"]["train_loss"] == 0.55
+    ev = df[(df.split == "eval") & (df.metric == "loss")]
+    assert ev[["step", "value", "name"]].values.tolist() == [[10, 0.45, "eval_loss"], [20, 0.30825763940811157, "eval_loss"], [30, 0.35, "eval_loss"]]
+
+
+def test_parse_log_raw_text_and_file_object():
+    a = parse_log(HF)
+    b = parse_log(io.StringIO(HF))
+    assert a[["step", "split", "metric"]].values.tolist() == b[["step", "split", "metric"]].values.tolist()
+    assert a.attrs["source"] == "<text>"
+
+
+# ---------------------------------------------------------------- fast path = record path
+
+
+def _both(path: Path, metrics=None, splits=None, run=None) -> tuple[str, str]:
+    a = io.StringIO()
+    export.write_long(export.filter_records(iter_records(path, run=run), metrics, splits), "csv", a)
+    b = io.StringIO()
+    stream = iter_records(path)
+    assert fastpath.applies(stream)
+    fastpath.write_csv(stream, b, metrics=metrics, splits=splits, run=run)
+    return a.getvalue(), b.getvalue()
+
+
+def _synthetic(path: Path, n=3000) -> None:
+    with open(path, "w") as out:
+        out.write("***** Running training *****\n  Total optimization steps = 9000\n")
+        for s in range(1, n + 1):
+            if s % 3 == 0:
+                out.write(f" 45%|████▌     | {s}/{n} [01:23<01:40,  1.23it/s]\r")
+            loss = "nan" if s == 1500 else f"{2.5 / s:.4f}"
+            out.write(f"{{'loss': {loss}, 'grad_norm': {s % 7 / 3:.6f}, 'learning_rate': {5e-5 * (1 - s / n):.6e}, 'epoch': {s / n * 3:.2f}}}\n")
+            if s % 100 == 0:
+                out.write(f"{{'eval_loss': {1 / s:.6f}, 'eval_runtime': 12.3, 'epoch': {s / n * 3:.2f}}}\n")
+            if s == 2000:
+                out.write("{'eval_loss': 0.5, 'eval_runtime': 1.0, 'epoch': 2.0}\n")  # same step again
+                out.write("***** Running training *****\n")
+        out.write("***** eval metrics *****\n  epoch = 3.0\n  eval_loss = 0.1234\n  eval_acc = 0.9\n")
+
+
+@pytest.mark.parametrize("metrics,splits,run", [
+    (None, None, None), (["loss"], ["train"], None), (["loss"], None, None), (["loss"], ["eval"], None),
+    (["grad_norm", "loss"], None, None), (None, ["eval"], None), (["loss"], ["train"], 2), (None, None, 1)])
+def test_fast_path_equals_record_path(tmp_path, metrics, splits, run):
+    p = tmp_path / "big.log"
+    _synthetic(p)
+    rec, fast = _both(p, metrics, splits, run)
+    assert fast == rec
+    assert fast.count("\n") > 2
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("hf-console--*") if not p.name.endswith(".csv")))
+def test_fast_path_on_fixtures(name):
+    if "resumed" in name:  # a resume inside the log: the record path is used
+        assert not fastpath.applies(iter_records(LOGS / name))
+        return
+    rec, fast = _both(LOGS / name)
+    assert fast == rec
+
+
+# ---------------------------------------------------------------- follow
+
+
+def test_follow_prints_records_as_the_file_grows(tmp_path):
+    from lossctl.logs import follow
+
+    p = tmp_path / "live.log"
+    p.write_text("{'loss': 3.0, 'epoch': 0.1}\n{'loss': 2.5, 'ep")  # a partial last line
+    ctx = ParseContext(source=str(p))
+    got: list[Record] = []
+    done = threading.Event()
+
+    def writer():
+        time.sleep(0.15)
+        with open(p, "a") as f:
+            f.write("och': 0.2}\n")
+            f.flush()
+            time.sleep(0.15)
+            f.write("{'loss': 2.0, 'epoch': 0.3}\n")
+        time.sleep(0.15)
+        p.write_text("{'loss': 9.0, 'epoch': 0.1}\n")  # truncated and rewritten
+        time.sleep(0.3)
+        done.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    for rec in follow.follow_records(p, hf_console, ctx, stop=done.is_set, poll=0.02):
+        got.append(rec)
+    t.join()
+    assert [r.value for r in got] == [3.0, 2.5, 2.0, 9.0]
+    assert any("truncated" in n for n in ctx.notes)
+
+
+def test_follow_cli_interrupt_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    p = tmp_path / "live.log"
+    p.write_text("{'loss': 3.0, 'epoch': 0.1}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "lossctl", "parse", str(p), "--follow", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        with open(p, "a") as f:
+            f.write("{'loss': 2.0, 'epoch': 0.2}\n")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert out.splitlines() == ["run,step,epoch,split,metric,value", "1,1,0.1,train,loss,3.0", "1,2,0.2,train,loss,2.0"]
+    assert "Traceback" not in err
