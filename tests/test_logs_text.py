@@ -549,3 +549,16 @@ def test_parsers_never_raise_and_give_well_formed_records(mod, lines):
         assert rec.split in SPLITS
         assert isinstance(rec.metric, str) and rec.metric
         assert rec.step is None or isinstance(rec.step, float)
+
+
+def test_keras3_last_batch_frame_then_the_final_line_with_validation():
+    text = (
+        "Epoch 1/1\n"
+        "250/250 ━━━━━━━━━━━━━━━━━━━━ 0s 10ms/step - accuracy: 0.8440 - loss: 0.4720\n"
+        "250/250 ━━━━━━━━━━━━━━━━━━━━ 3s 12ms/step - accuracy: 0.8450 - loss: 0.4711 - val_accuracy: 0.8300 - val_loss: 0.4980\n"
+        "40/40 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - accuracy: 0.8100 - loss: 0.5123\n"
+    )
+    recs, _ = run(keras_console, text)
+    assert points(recs) == [(1.0, 0.4711)]
+    assert points(recs, "eval") == [(1.0, 0.498)]
+    assert points(recs, "test") == [(1.0, 0.5123)]

@@ -17,8 +17,10 @@ Rules:
   when it shows ``ETA`` or its counter is below its total (Keras 3 has no ``ETA``).
   Frames are held until the next header (or the end of the file); the last finished
   frame wins. An epoch with only in-progress frames (a cut log) is dropped with a
-  note. A second finished line in the same epoch (``model.evaluate()``) -> split test
-  at that epoch.
+  note. A later finished frame of the same bar replaces the earlier one (Keras 3
+  prints the last batch, then the line with the validation metrics). A finished
+  line with another batch count after the epoch's final line (``model.evaluate()``)
+  -> split test at that epoch.
 - ``val_X`` -> split eval, metric X; ``acc`` -> accuracy, ``lr`` -> learning_rate.
 - Lines with metrics but no header before them (``model.evaluate()`` output) keep
   step None (numbered by post-processing).
@@ -34,10 +36,7 @@ from lossctl.logs.base import ParseContext, Record
 
 NAME = "keras-console"
 DESCRIPTION = "Keras model.fit() console output ('Epoch 3/10' + '- loss: 0.5 - val_loss: 0.6')"
-EXAMPLE = (
-    "Epoch 3/10\n"
-    "250/250 [==============================] - 3s 12ms/step - loss: 0.5012 - val_loss: 0.6123"
-)
+EXAMPLE = "250/250 [==============================] - 3s 12ms/step - loss: 0.5012 - val_loss: 0.6123"
 KIND = "lines"
 
 _EPOCH = re.compile(r"^\s*Epoch (\d+)/(\d+)\s*$")
@@ -74,6 +73,7 @@ def _frames(line: str) -> list[str]:
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     epoch: float | None = None
     pending: tuple[int, list[tuple[str, float]], bool] | None = None  # lineno, pairs, eta
+    epoch_total: str | None = None  # the batch count of the epoch's progress bar
 
     def flush() -> Iterator[Record]:
         nonlocal pending
@@ -95,6 +95,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             if m is not None:
                 yield from flush()
                 epoch = float(m.group(1))
+                epoch_total = None
                 continue
         if "loss" not in line:  # fit() and evaluate() always report the loss
             continue
@@ -110,21 +111,29 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             if not _FRAME_HEAD.match(frame) and not any("loss" in k for k, _ in pairs):
                 continue
             cm = _COUNTER.match(frame)
+            total = cm.group(2) if cm is not None else None
             # in progress: Keras 2 prints "ETA:", Keras 3 only a counter below its total
             eta = "ETA" in frame or (cm is not None and int(cm.group(1)) < int(cm.group(2)))
             clean = [(k, v) for k, v in pairs if v is not None]
             if pending is not None and not pending[2]:
-                if eta:
-                    # a progress bar after the epoch's final line (evaluate()):
-                    # it never replaces the epoch's value
+                if total == epoch_total:
+                    if eta:
+                        continue  # never replaces the epoch's finished line
+                    # a later finished frame of the same bar (Keras 3 prints the last
+                    # batch, then the line with the validation metrics): it wins
+                    pending = (lineno, clean, eta)
                     continue
-                # a second finished line in the same epoch: model.evaluate() output
+                # another bar after the epoch's final line: model.evaluate()
+                if eta:
+                    continue
                 yield from flush()
                 for key, value in clean:
                     _, metric = canonical(key, "test")
                     yield Record(epoch, "test", metric, value, key, epoch=epoch,
                                  line=lineno, group=lineno)
                 continue
+            if pending is None:
+                epoch_total = total
             pending = (lineno, clean, eta)
             if epoch is None and not eta:
                 yield from flush()
