@@ -272,6 +272,8 @@ def _render_compute(result, fmt: str) -> None:
         for line in result.explanation:
             out.write(line + "\n")
         out.write("\n")
+    elif result.explanation:  # csv/tsv/ndjson: stdout holds only data rows; the explanation goes to stderr
+        sys.stderr.write("".join(line + "\n" for line in result.explanation))
     summary_cols = ["loss", "reduction", "value", "count", "denominator"]
     summary = {"loss": result.loss, "reduction": result.reduction, "value": result.value,
                "count": result.count, "denominator": result.denominator}

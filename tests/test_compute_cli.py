@@ -483,3 +483,9 @@ def test_the_command_has_a_flag_for_every_option_of_every_loss():
     assert wanted <= flags, wanted - flags
     assert {"--reduction", "--format", "--explain", "--strict", "--input-format", "--target-col", "--input-cols",
             "--var", "--list", "--input", "--target", "--no-log-input"} <= flags
+
+
+def test_explain_with_delimited_output_goes_to_stderr(cli):
+    r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain", "-f", "csv"])
+    assert r.out == "loss,reduction,value,count,denominator\ncross-entropy,mean,0.4643687841079449,1,1.0\n"
+    assert "row 0 (target 0): logsumexp([2, 1, 0.5]) - 2 = 0.4644" in r.err
