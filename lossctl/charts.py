@@ -312,9 +312,9 @@ def bucket_points(x, y, max_rows: int = 30):
     fin = np.isfinite(y)
     n_points = np.bincount(idx, minlength=count)
     n_fin = np.bincount(idx[fin], minlength=count)
-    sums = np.bincount(idx[fin], weights=y[fin], minlength=count)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(n_fin > 0, sums / np.maximum(n_fin, 1), np.nan)
+    # mean = Σ y/count: the terms never sum past the largest value (no overflow)
+    means = np.bincount(idx[fin], weights=y[fin] / n_fin[idx[fin]], minlength=count)
+    values = np.where(n_fin > 0, means, np.nan)
     starts = first + size * np.arange(count)
     ends = starts + size - (1.0 if integral else 0.0)
     return starts, ends, values, n_points, n_points - n_fin, integral
@@ -662,9 +662,10 @@ class Sparkline(_Renderable):
         if n > w:
             edges = (np.arange(w) * n) // w
             cnt = np.add.reduceat(fin.astype(np.int64), edges)
-            sums = np.add.reduceat(np.where(fin, y, 0.0), edges)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cols = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
+            # mean = Σ y/count: the terms never sum past the largest value (no overflow)
+            per = np.repeat(np.maximum(cnt, 1), np.diff(np.r_[edges, n]))
+            sums = np.add.reduceat(np.where(fin, y, 0.0) / per, edges)
+            cols = np.where(cnt > 0, sums, np.nan)
         else:
             cols = np.where(fin, y, np.nan)
         levels = SPARK_LEVELS_ASCII if ascii else SPARK_LEVELS

@@ -637,3 +637,10 @@ def test_bars_are_linear_in_the_value(values, w):
     for r, v in zip(rows, values):
         assert len(r) <= w
         assert abs(_bar_eighths(r[lw + 2 :]) - v / top * longest * 8) <= 0.5 + 1e-6
+
+
+def test_means_of_huge_values_do_not_overflow():
+    big = 8.98846567431158e307
+    *_, values, n, bad, _ = bucket_points(np.arange(40.0), np.full(40, big), max_rows=4)
+    assert values.tolist() == pytest.approx([big] * 4, rel=1e-12)
+    assert Sparkline([big, big, big, big], width=2).text() == "▄▄"
