@@ -562,3 +562,20 @@ def test_keras3_last_batch_frame_then_the_final_line_with_validation():
     assert points(recs) == [(1.0, 0.4711)]
     assert points(recs, "eval") == [(1.0, 0.498)]
     assert points(recs, "test") == [(1.0, 0.5123)]
+
+
+def test_plaintext_steps_within_epochs_become_global():
+    text = """
+Epoch [1/5], Step [100/600], Loss: 2.2093
+Epoch [1/5], Step [600/600], Loss: 1.1294
+Epoch [2/5], Step [100/600], Loss: 0.9120
+Epoch [1/5], Step [100/600], Loss: 2.3000
+"""
+    recs, _ = run(plaintext, text)
+    assert points(recs) == [(100.0, 2.2093), (600.0, 1.1294), (700.0, 0.912), (100.0, 2.3)]
+    no_total = "Epoch 1 Iter 10 loss 2.0\nEpoch 1 Iter 20 loss 1.5\nEpoch 2 Iter 10 loss 1.2\nEpoch 2 Iter 20 loss 1.1"
+    recs, _ = run(plaintext, no_total)
+    assert points(recs) == [(10.0, 2.0), (20.0, 1.5), (40.0, 1.2), (50.0, 1.1)]
+    global_steps = "Epoch 1 step 100 loss 2.0\nEpoch 2 step 700 loss 1.5"
+    recs, _ = run(plaintext, global_steps)
+    assert points(recs) == [(100.0, 2.0), (700.0, 1.5)]

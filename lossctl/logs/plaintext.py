@@ -25,7 +25,10 @@ Rules:
   eval accuracy); otherwise a split word before the first pair (``Validating Epoch:``,
   ``Testing ...``) gives the line's split; else train.
 - ``Epoch N`` / ``Epoch [N/M]`` / 第N轮 is the epoch; ``step``/``iter``/``iteration``/
-  ``batch`` N (also 训练次数/步数/迭代) is the step.
+  ``batch`` N (also 训练次数/步数/迭代) is the step. A step that starts again when the
+  epoch changes (``Epoch [2/5], Step [100/600]``) counts within the epoch: it is made
+  global by adding, at each such restart, the step total (``/600``) or else the last
+  step + the logging stride.
 - Step when a line has only an epoch: if each epoch has one train loss line, step =
   epoch; if an epoch has several (``Epoch 1 - Batch loss: ..`` per batch), step = the
   count of train loss lines so far, restarted when the epoch number goes back. In
@@ -150,15 +153,16 @@ _TNUM = re.compile(
 _MARK = 1_000_000  # the k-th number of a line is analysed as the integer _MARK + k
 _CACHE_MAX = 4096
 
-# (epoch index, step index, line pairs): indices point into the line's numbers
+# (epoch index, step index, step total index, line pairs): indices into the line's numbers
 Analysis = tuple  # (int | None, int | None, list[tuple[str, str, str, bool, bool, int]])
 
 
 def _analyze(marked: str) -> Analysis | None:
     """What a line means, computed on the line with its k-th number replaced by
-    ``_MARK + k``: (epoch index, step index, [(label, split, metric, fine, aggregate,
-    value index)]), or None when the line holds no loss/accuracy pair."""
-    epoch_i = step_i = None
+    ``_MARK + k``: (epoch index, step index, index of the step's "/total", [(label,
+    split, metric, fine, aggregate, value index)]), or None when the line holds no
+    loss/accuracy pair."""
+    epoch_i = step_i = total_i = None
     rest = marked
     em = _EPOCH.search(rest)
     if em is not None:
@@ -168,6 +172,8 @@ def _analyze(marked: str) -> Analysis | None:
     sm = _STEP.search(rest)
     if sm is not None:
         step_i = int(sm.group(1) if sm.group(1) is not None else sm.group(3)) - _MARK
+        if sm.group(2) is not None:
+            total_i = int(sm.group(2)) - _MARK
         rest = rest[: sm.start()] + " , " + rest[sm.end():]
     pairs = []
     first_pair_at = None
@@ -206,7 +212,7 @@ def _analyze(marked: str) -> Analysis | None:
             cur = split
         fine = cur == "train" and metric == "loss" and not aggregate
         out.append((label, cur, metric, fine, aggregate, value_i))
-    return (epoch_i, step_i, out)
+    return (epoch_i, step_i, total_i, out)
 
 
 def _is_candidate(line: str) -> bool:
@@ -228,6 +234,10 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     bare_on = False
     cache: dict[str, Analysis | None] = {}
     last_step: float | None = None  # the last step anchor seen
+    w_epoch: float | None = None  # within-epoch steps: last epoch, last raw step,
+    w_last: float | None = None  # offset added, logging stride
+    w_offset = 0.0
+    w_stride: float | None = None
 
     def place(rec: Record, epoch: float, fine: bool, aggregate: bool) -> Record:
         nonlocal counter, last_epoch, has_fine, last_run
@@ -289,9 +299,21 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 cache[template] = analysis
         if analysis is None:
             continue
-        epoch_i, step_i, pairs = analysis
+        epoch_i, step_i, total_i, pairs = analysis
         epoch = to_float(tokens[epoch_i]) if epoch_i is not None else None
         step = to_float(tokens[step_i]) if step_i is not None else None
+        if step is not None and epoch is not None:
+            # "Epoch [2/5], Step [100/600]": a step that starts again when the epoch
+            # changes counts within the epoch; make it global
+            if w_epoch is not None and epoch < w_epoch:
+                w_offset, w_stride = 0.0, None  # a new run
+            elif w_epoch is not None and epoch > w_epoch and w_last is not None and step <= w_last:
+                total = to_float(tokens[total_i]) if total_i is not None else None
+                w_offset += total if total else w_last + (w_stride or 1.0)
+            elif w_last is not None and epoch == w_epoch and step > w_last:
+                w_stride = min(w_stride or step - w_last, step - w_last)
+            w_epoch, w_last = epoch, step
+            step += w_offset
         run = banners or None
         recs: list[tuple[Record, bool, bool]] = []
         for label, split, metric, fine, aggregate, value_i in pairs:
