@@ -579,3 +579,15 @@ Epoch [1/5], Step [100/600], Loss: 2.3000
     global_steps = "Epoch 1 step 100 loss 2.0\nEpoch 2 step 700 loss 1.5"
     recs, _ = run(plaintext, global_steps)
     assert points(recs) == [(100.0, 2.0), (700.0, 1.5)]
+
+
+def test_plaintext_bracketed_gan_lines_and_running_average_in_parentheses():
+    text = """
+[Epoch 1/10] [Batch 100/938] [D loss: 0.693147] [G loss: 0.712000]
+[Epoch 2/10] [Batch 100/938] [D loss: 0.5] [G loss: 0.8]
+Epoch 5 | Loss: 0.1 (avg 0.15)
+"""
+    recs, _ = run(plaintext, text)
+    assert [(r.step, r.metric, r.value) for r in recs] == [
+        (100.0, "d_loss", 0.693147), (100.0, "g_loss", 0.712), (1038.0, "d_loss", 0.5),
+        (1038.0, "g_loss", 0.8), (1038.0, "epoch_loss", 0.1)]

@@ -35,7 +35,8 @@ Rules:
   that case an epoch-level train loss (``Average Train Loss``, ``Epoch loss``) is
   kept as metric ``epoch_loss`` at the step of the batch line before it; otherwise it
   is the loss. Once the log has printed a step, lines with only an epoch and eval/test
-  lines with no anchor take the last printed step. Other lines with neither keep
+  lines with no anchor take the last printed step (train values of such epoch lines
+  are epoch summaries: ``epoch_loss``, ...). Other lines with neither keep
   step None (numbered by post-processing).
 - ``%`` after a value is dropped, the number kept as printed (``20.34%`` -> 20.34);
   a trailing ``.`` ends a sentence, not a number.
@@ -57,7 +58,7 @@ KIND = "lines"
 _CONFIG = re.compile(r"""\{\s*['"]|=\s*dict\(|Namespace\(|\.{4,}|^\s*[-\w]+\s*=\s*\[""")
 
 _EPOCH = re.compile(
-    r"(?:\b(?:epoch|Epoch|EPOCH)\b\s*[:=：]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
+    r"(?:\b(?:epoch|Epoch|EPOCH|ep|Ep|EP)\b\s*[:=：]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
     r"|第\s*(\d+)\s*(?:轮|个?\s*epoch|次迭代)|轮次?\s*[:：]\s*(\d+))"
 )
 _STEP = re.compile(
@@ -65,10 +66,10 @@ _STEP = re.compile(
     r"\s*[:=：#]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
     r"|(?:训练次数|步数|迭代次数|迭代|步)\s*[:=：]?\s*(\d+))"
 )
-_SEG_SPLIT = re.compile(r"\s*(?:[,;|\t，；]|\s-\s|\s{2,}|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff]))\s*")
+_SEG_SPLIT = re.compile(r"\s*(?:[,;|\t，；]|\]\s*\[|\s-\s|\s{2,}|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff]))\s*")
 _PAIR = re.compile(
     r"^(?P<label>[A-Za-z\u4e00-\u9fff][\w@/\-. \u4e00-\u9fff]*?)\s*(?:[:=：]\s*|\s+)"
-    r"(?P<val>" + NUM + r")(?P<pct>%)?(?:\.(?!\d))?(?:\s*[A-Za-z%/]*)?\s*\.?$"
+    r"(?P<val>" + NUM + r")(?P<pct>%)?(?:\.(?!\d))?(?:\s*[A-Za-z%/]*)?(?:\s*\([^()]*\))?\s*\.?$"
 )
 _BARE = re.compile(r"^\s*(\d+)[\s,;:\t]+(" + NUM + r")\s*$")
 _LEAD_SPLIT = re.compile(
@@ -179,7 +180,7 @@ def _analyze(marked: str) -> Analysis | None:
     first_pair_at = None
     pos = 0
     for seg in _SEG_SPLIT.split(rest):
-        seg = seg.strip(" -:：")
+        seg = seg.strip(" -:：[]")
         idx = rest.find(seg, pos) if seg else -1
         if idx >= 0:
             pos = idx + len(seg)
@@ -332,6 +333,9 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             for r, _, _ in recs:
                 if epoch is not None or r.split != "train":
                     r.step = last_step
+                    if r.split == "train":
+                        # an epoch summary next to per-step train points
+                        r.metric = "epoch_" + r.metric
                 yield r
             continue
         if epoch is None:
