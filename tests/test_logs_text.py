@@ -591,3 +591,12 @@ Epoch 5 | Loss: 0.1 (avg 0.15)
     assert [(r.step, r.metric, r.value) for r in recs] == [
         (100.0, "d_loss", 0.693147), (100.0, "g_loss", 0.712), (1038.0, "d_loss", 0.5),
         (1038.0, "g_loss", 0.8), (1038.0, "epoch_loss", 0.1)]
+
+
+def test_timm_and_avgmeter_do_not_claim_each_other():
+    timm_text = ("Train: 0 [   0/100 (  0%)]  Loss: 6.942 (6.94)  Time: 3.201s,   40.00/s  LR: 1.000e-05\n"
+                 "Test: [   0/20]  Time: 1.102 (1.102)  Loss:  6.8811 (6.8811)  Acc@1:  0.0000 ( 0.0000)\n") * 2
+    avg_text = ("Epoch: [0][10/250]\tTime 1.154 (1.408)\tData 0.371 (0.374)\tLoss 12.6626 (12.3890)\n"
+                "Test: [10/50]\tTime 0.646 (0.634)\tLoss 7.5117 (5.1709)\n") * 2
+    assert timm.detect(timm_text) >= 0.9 and avgmeter.detect(timm_text) == 0.0
+    assert avgmeter.detect(avg_text) >= 0.9 and timm.detect(avg_text) == 0.0

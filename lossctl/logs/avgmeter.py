@@ -52,8 +52,9 @@ _TIMING = ("time", "data", "batch time", "data time", "batch_time", "data_time")
 
 
 def detect(sample: str) -> float:
-    heads = len(re.findall(r"(?m)^\s*Epoch:\s*\[\s*\d+\s*\]\s*\[\s*\d+\s*/\s*\d+\s*\].*\(", sample))
-    tests = len(re.findall(r"(?m)^\s*Test:\s*\[\s*\d+\s*/\s*\d+\s*\].*\(", sample))
+    # meters print "Loss 1.3 (1.4)": timm's "Loss:  1.3 (1.4)" has a colon
+    heads = len(re.findall(r"(?m)^\s*Epoch:\s*\[\s*\d+\s*\]\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(", sample))
+    tests = len(re.findall(r"(?m)^\s*(?:Test|Val):\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(", sample))
     if heads + tests >= 2:
         return 0.9
     if heads + tests:

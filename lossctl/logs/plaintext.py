@@ -99,7 +99,7 @@ _ZH_SPLIT = {"训练": "train", "验证": "eval", "测试": "test"}
 def detect(sample: str) -> float:
     labelled = len(re.findall(
         r"(?i)(?:^|[\s,|\-\[(])(?:train(?:ing)?\s*|val(?:id(?:ation)?)?\s*|test\s*|batch\s*|avg\s*|average\s*)?"
-        r"loss\s*[:=：]?\s*" + NUM + r"|损失\s*[:：=]\s*" + NUM,
+        r"loss[ \t]*[:=：]?[ \t]*" + NUM + r"|损失[ \t]*[:：=][ \t]*" + NUM,
         sample,
     ))
     if labelled >= 3:
