@@ -153,6 +153,7 @@ _TNUM = re.compile(
 )
 _MARK = 1_000_000  # the k-th number of a line is analysed as the integer _MARK + k
 _CACHE_MAX = 4096
+_HOLD_MAX = 10_000  # records held while deciding between one-line-per-epoch and batches
 
 # (epoch index, step index, step total index, line pairs): indices into the line's numbers
 Analysis = tuple  # (int | None, int | None, list[tuple[str, str, str, bool, bool, int]])
@@ -350,9 +351,11 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                     mode = "batch"
                 else:
                     mode = "epoch"
-            if mode is None:
+            if mode is None and len(held) < _HOLD_MAX:
                 held.extend((r, epoch, f, agg) for r, f, agg in recs)
                 continue
+            if mode is None:  # no second train loss line for a long time: one per epoch
+                mode = "epoch"
             yield from release()
         for r, f, agg in recs:
             yield place(r, epoch, f, agg)
