@@ -105,6 +105,8 @@ def bench_big(runs: int, rows: int) -> None:
 
 
 def bench_startup(runs: int) -> None:
+    # an installed package has its bytecode cached; this environment may set PYTHONDONTWRITEBYTECODE
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "lossctl")], check=True, capture_output=True)
     cases = {
         'python -c "import typer, numpy"': [PY, "-c", "import typer, numpy"],
         "lossctl compute ... (table)": [LOSSCTL, "compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0"],
