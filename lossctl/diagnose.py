@@ -560,7 +560,8 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
     # Overfitting needs something learned to overfit: when the train loss is the
     # main curve it must have fallen (otherwise a rising eval is "not learning").
     learned = st is None or main_name != "train" or st["fell"] or st["fell_head"]
-    ovf = _overfitting(eval_f, train_f, ev, T) if eval_f.n >= 2 and learned else None
+    tsig = st["sigma"] if st is not None and main_name == "train" else 0.0
+    ovf = _overfitting(eval_f, train_f, ev, T, tsig) if eval_f.n >= 2 and learned else None
     # a low-confidence overfitting (one eval after the best) yields to an oscillating train curve
     if verdict is None and ovf is not None and ovf[0] != "low":
         verdict, conf, summary = "overfitting", ovf[0], ovf[1]
@@ -694,6 +695,11 @@ def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
     se_r = 3 * curves.MEDIAN_SE_FACTOR * sigma * math.sqrt(1 / nh + 1 / nt)
     se_h = 3 * curves.MEDIAN_SE_FACTOR * sigma * math.sqrt(1 / nhead + 1 / nt)
     fell = R >= 0.03 and (L0 - Lend) > se_r
+    # …or the Theil–Sen trend over all points after warm-up fell ≥ 3 % of L0 and
+    # beyond 3 standard errors (uses every point: more power on very noisy curves)
+    if not fell and n >= 8:
+        tchange, tse = curves.trend_change(xp, yp, sigma)
+        fell = tchange < -3 * tse and -tchange >= 0.03 * scale0
     fell_head = Rhead >= 0.03 and (Lhead - Lend) > se_h
     bl = curves.block_medians(xp, yp, 30)
     imin = int(np.argmin(bl.med))
@@ -778,7 +784,7 @@ def _blowup(st, c: Curves, ev, T):
     return None
 
 
-def _overfitting(eval_f: Series, train_f: Series, ev, T):
+def _overfitting(eval_f: Series, train_f: Series, ev, T, train_sigma: float = 0.0):
     """Rule O: generalization loss on the eval points (Prechelt's GL).
 
     best j* = argmin of the eval losses; GL = ref/best − 1 with ref = median of
@@ -786,10 +792,11 @@ def _overfitting(eval_f: Series, train_f: Series, ev, T):
     does not decide). Overfitting when:
       - ≥ 3 evals, ≥ 2 evals after the best (HF/Lightning patience is counted in
         evaluations: two non-improving evals), GL ≥ 2 % (≥ 5 % and ≥ 3 evals after
-        the best: high confidence), the train loss did not rise (> 2 %) meanwhile,
-        the rise ref − best is > 3 σ_eval with the evals
+        the best: high confidence), the train loss did not rise meanwhile (> 2 %
+        and beyond its noise and rounding), the rise ref − best is > 3 σ_eval with the evals
         after the best trending up, or > 5 σ_eval (σ_eval from the MAD of the eval
-        differences, so noisy evals that happen to dip do not fire),
+        differences, so noisy evals that happen to dip do not fire) — or every eval
+        after the best (≥ 3) rose and the last is ≥ 5 % above the best,
         and the train loss did not rise after the best eval;
       - or a mild steady rise: ≥ 5 evals after the best, GL ≥ 1 %, > 10 σ_eval,
         ≥ 70 % of the eval-to-eval steps after the best going up (medium);
@@ -846,14 +853,26 @@ def _overfitting(eval_f: Series, train_f: Series, ev, T):
             tb = float(np.median(afterv[-max(1, math.ceil(0.1 * afterv.size)):]))
             ev["train_at_best"] = ta
             ev["train_end"] = tb
-            # "train kept falling": it must not have risen (by more than 2 %)
-            # meanwhile; a train loss already on its plateau still counts.
-            train_ok = tb <= ta * 1.02 if ta > 0 else tb <= ta
+            # "train kept falling": it must not have risen meanwhile — by more than
+            # 2 %, beyond 3 standard errors of the two medians and beyond the
+            # logging resolution (HF rounds to 4 decimals); a train loss already on
+            # its plateau still counts.
+            ka = max(1, math.ceil(0.1 * before.size))
+            kb = max(1, math.ceil(0.1 * afterv.size))
+            se_t = curves.MEDIAN_SE_FACTOR * train_sigma * math.sqrt(1 / ka + 1 / kb)
+            dv = np.abs(np.diff(train_f.y))
+            quantum = float(dv[dv > 0].min()) if (dv > 0).any() else 0.0
+            rise = tb - ta
+            train_ok = not (rise > 0.02 * abs(ta) and rise > 3 * se_t and rise > quantum)
     epoch_txt = T("ev.eval_epoch", epoch=_fmt(eval_f.epoch[j], 3)) if math.isfinite(eval_f.epoch[j]) else ""
     if not train_ok:
         return None
     all_up = bool(np.all(np.diff(y[j:]) > 0))
+    gl_last = (float(y[-1]) - best) / denom
     noise_ok = (((ref - best) > 3 * sig_e and slope_up) or (ref - best) > 5 * sig_e) if sig_known else (gl >= 0.05 and all_up)
+    # every eval after the best higher than the one before (≥ 3 of them) and the
+    # last ≥ 5 % above the best: a steady rise is not noise
+    noise_ok = noise_ok or (after >= 3 and all_up and gl_last >= 0.05)
     if ne >= 3 and after >= 2 and gl >= 0.02 and noise_ok:
         conf = "high" if gl >= 0.05 and after >= 3 else "medium"
         if ta is None:
