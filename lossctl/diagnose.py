@@ -704,6 +704,10 @@ def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
     bl = curves.block_medians(xp, yp, 30)
     imin = int(np.argmin(bl.med))
     Lmin = float(bl.med[imin])
+    bb = curves.block_bounds(n, 30)
+    # steps as logged: the middle and the last point of the minimum's block
+    min_step = float(xp[(bb[imin] + bb[imin + 1] - 1) // 2])
+    min_block_end = float(xp[bb[imin + 1] - 1])
     level = max(abs(Lend), abs(Lmin), 1e-12)
     ev.update(
         epoch_level=_epoch_level(c),
@@ -712,14 +716,14 @@ def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
         l_end=Lend,
         l_last10=Llast10,
         l_min=Lmin,
-        l_min_step=float(bl.x[imin]),
+        l_min_step=min_step,
         rel_drop=R,
         sigma=sigma,
         noise_rel=sigma / level,
     )
     return dict(
         x=xp, y=yp, n=n, L0=L0, Lend=Lend, Llast10=Llast10, Lhead=Lhead, R=R, Rhead=Rhead,
-        sigma=sigma, bl=bl, Lmin=Lmin, Lmin_step=float(bl.x[imin]), level=level, start=start,
+        sigma=sigma, bl=bl, Lmin=Lmin, Lmin_step=min_step, Lmin_block_end=min_block_end, level=level, start=start,
         x_all=x, y_all=y, fell=fell, fell_head=fell_head, epoch_level=_epoch_level(c),
     )
 
@@ -755,8 +759,6 @@ def _blowup(st, c: Curves, ev, T):
     d3 = Lmin >= 0 and rise >= 0.5 * (top - Lmin) and last >= 1.5 * Lmin and (top - Lmin) > 0
     # where did it start going up: first block after the minimum above min + rise/2
     imin = int(np.argmin(bl.med))
-    after = np.flatnonzero(bl.med[imin:] > Lmin + 0.5 * rise)
-    up_step = float(bl.x[imin + after[0]]) if after.size else float(st["x"][-1])
     # A blow-up is a new excursion: the end is higher than anything the curve
     # showed since it first fell below that level (by 10 % of the rise). An
     # oscillating curve that happens to end on a crest fails this: its earlier
@@ -768,10 +770,10 @@ def _blowup(st, c: Curves, ev, T):
         new_excursion = last > earlier + 0.1 * rise
     d2 = d2 and new_excursion
     d3 = d3 and new_excursion
-    summary = T("why.blowup", last=_fmt(last), l0=_fmt(L0), lmin=_fmt(Lmin), step=_step_str(st["Lmin_step"]))
+    summary = T("why.blowup", last=_fmt(last), l0=_fmt(start), lmin=_fmt(Lmin), step=_step_str(st["Lmin_step"]))
     if significant and (d2 or d3):
         conf = "high" if last > 2 * Lmin and (d2 or rise > (top - Lmin)) else "medium"
-        return conf, summary, st["Lmin_step"]
+        return conf, summary, st["Lmin_block_end"]
     if c.grad_norm.n >= 10:
         g = c.grad_norm.y[np.isfinite(c.grad_norm.y)]
         if g.size >= 10:
@@ -780,7 +782,7 @@ def _blowup(st, c: Curves, ev, T):
             if a > 0:
                 ev["grad_norm_growth"] = b / a
             if a > 0 and b >= 10 * a and significant and last >= 1.1 * Lmin and Lmin > 0:
-                return "medium", T("why.gn_growth", ratio=_fmt(b / a, 3), a=_fmt(a), b=_fmt(b), lmin=_fmt(Lmin), last=_fmt(last)), st["Lmin_step"]
+                return "medium", T("why.gn_growth", ratio=_fmt(b / a, 3), a=_fmt(a), b=_fmt(b), lmin=_fmt(Lmin), last=_fmt(last)), st["Lmin_block_end"]
     return None
 
 
@@ -1110,7 +1112,8 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
             i = int(np.argmax(bs.med))
             peak = float(bs.med[i])
             if peak > 1.1 * start and peak - start > 3 * st["sigma"] and start > 0:
-                out.append(Finding("warmup-instability", "medium", T("f.warmup-instability", peak=_fmt(peak), start=_fmt(start), step=_step_str(bs.x[i])), {"peak": peak, "start": start}))
+                peak_step = float(xa[int(np.argmax(seg))])
+                out.append(Finding("warmup-instability", "medium", T("f.warmup-instability", peak=_fmt(peak), start=_fmt(start), step=_step_str(peak_step)), {"peak": peak, "start": start, "step": peak_step}))
 
     # --- gradient norm: clipping saturated / growth.
     if c.grad_norm.n >= 5:
@@ -1245,7 +1248,8 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
         R.append(Recommendation("max_grad_norm", T("r.clip"), _num(_hp(c, "max_grad_norm")), 1.0))
         if fp16 or "hidden-nans" in codes or d.evidence.get("n_nonfinite"):
             R.append(Recommendation("bf16", T("r.bf16"), None, True))
-        R.append(Recommendation("logging_nan_inf_filter", T("r.nan_filter"), None, False))
+        if "hidden-nans" in codes or "nonfinite" in codes or (c.fmt or "").replace("_", "-") in ("hf-console", "hf-trainer-state"):
+            R.append(Recommendation("logging_nan_inf_filter", T("r.nan_filter"), None, False))
         if ctx.get("resume_before") is not None:
             R.append(Recommendation("resume_from_checkpoint", T("r.resume", step=_step_str(ctx["resume_before"]))))
         R.append(Recommendation(None, T("r.keras_nan"), framework="keras"))
