@@ -600,3 +600,17 @@ def test_timm_and_avgmeter_do_not_claim_each_other():
                 "Test: [10/50]\tTime 0.646 (0.634)\tLoss 7.5117 (5.1709)\n") * 2
     assert timm.detect(timm_text) >= 0.9 and avgmeter.detect(timm_text) == 0.0
     assert avgmeter.detect(avg_text) >= 0.9 and timm.detect(avg_text) == 0.0
+
+
+def test_megatron_core_2024_lines():
+    text = """
+ [2024-05-01 12:00:00] iteration      100/  500000 | consumed samples:        51200 | elapsed time per iteration (ms): 1234.5 | throughput per GPU (TFLOP/s/GPU): 180.2 | learning rate: 1.500000E-04 | global batch size:   512 | lm loss: 7.123456E+00 | loss scale: 1.0 | grad norm: 1.234 | number of skipped iterations:   0 | number of nan iterations:   0 |
+ validation loss at iteration 100 on validation set | lm loss value: 6.900000E+00 | lm loss PPL: 9.921408E+02 |
+ validation loss at iteration 100 on test set | lm loss value: 6.950000E+00 | lm loss PPL: 1.043e+03 |
+"""
+    recs, _ = run(megatron, text)
+    assert points(recs) == [(100.0, 7.123456)]
+    assert points(recs, "eval") == [(100.0, 6.9)]
+    assert points(recs, "test") == [(100.0, 6.95)]
+    assert {r.metric for r in recs if r.split == "train"} == {
+        "loss", "learning_rate", "loss_scale", "grad_norm", "skipped_iterations", "nan_iterations"}
