@@ -616,6 +616,8 @@ def _evidence_lines(d: Diagnosis, st, T) -> list[str]:
     if ev.get("n_points"):
         if ev.get("main") == "eval":
             out.append(T("ev.points_eval_main", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step"))))
+        elif ev.get("epoch_level") and ev.get("warmup_end_step") is None:
+            out.append(T("ev.points_epochs", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step"))))
         else:
             w = T("ev.warmup", step=_step_str(ev["warmup_end_step"])) if ev.get("warmup_end_step") is not None else ""
             out.append(T("ev.points", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step")), warmup=w))

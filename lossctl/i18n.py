@@ -44,6 +44,7 @@ EN: dict[str, str] = {
     # ---- evidence lines
     "ev.points": "{n} train-loss points from step {first} to {last}{warmup}",
     "ev.points_eval_main": "no train loss; {n} eval-loss points from step {first} to {last}",
+    "ev.points_epochs": "{n} train-loss points, one per epoch, from epoch {first} to {last}",
     "ev.warmup": " (warm-up until step {step} excluded)",
     "ev.levels": "loss {l0} at the start → {lend} at the end ({pct} change); noise σ {sigma} ({noise_pct} of the level)",
     "ev.noise": "noise σ {sigma} ({noise_pct} of the level from one point to the next)",
@@ -144,6 +145,7 @@ ZH: dict[str, str] = {
     "label.chart_eval": "验证 Loss",
     "ev.points": "{n} 个训练 Loss 点，从第 {first} 步到第 {last} 步{warmup}",
     "ev.points_eval_main": "没有训练 Loss；{n} 个验证 Loss 点，从第 {first} 步到第 {last} 步",
+    "ev.points_epochs": "{n} 个训练 Loss 点，每轮一个，从第 {first} 轮到第 {last} 轮",
     "ev.warmup": "（已排除预热阶段，到第 {step} 步）",
     "ev.levels": "Loss 从开始的 {l0} 到结束的 {lend}（变化 {pct}）；噪声 σ {sigma}（为水平的 {noise_pct}）",
     "ev.noise": "噪声 σ {sigma}（相邻点之间约为水平的 {noise_pct}）",

@@ -178,3 +178,44 @@ def test_help_lists_examples(cli):
     r = cli(["diagnose", "--help"])
     assert r.code == 0
     assert "lossctl diagnose train.log --lang zh" in r.out and "--fail-on" in r.out
+
+
+def test_follow_rediagnoses_as_the_log_grows(cli, tmp_path):
+    import threading
+    import time
+
+    p = tmp_path / "live.log"
+    healthy = _nan_log().splitlines()[:30]
+    p.write_text("\n".join(healthy) + "\n")
+
+    def grow():
+        time.sleep(0.3)
+        with p.open("a") as f:
+            f.write("\n".join(_nan_log().splitlines()[30:]) + "\n")
+
+    th = threading.Thread(target=grow)
+    th.start()
+    try:
+        r = cli(["diagnose", p, "--follow", "--interval", "0.05", "--format", "ndjson", "--fail-on", "diverged", "--max-updates", "5"])
+    finally:
+        th.join()
+    verdicts = [json.loads(x)["verdict"] for x in r.out.splitlines()]
+    assert verdicts[0] == "converging" and verdicts[-1] == "diverged"
+    assert r.code == 1 and "verdict diverged" in r.err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_tutorial_report_golden(cli, tmp_path, lang):
+    """The whole human report of the tutorial's five epochs, at 80 columns, no colour.
+
+    To update after a deliberate change: write r.out to the golden file and review the diff.
+    """
+    from conftest import FIXTURES
+
+    p = tmp_path / "tutorial.csv"
+    p.write_text(TUTORIAL_CSV)
+    r = cli(["diagnose", p, "--lang", lang], env={"COLUMNS": "80"})
+    assert r.code == 0, r.err
+    out = r.out.replace(str(p), "tutorial.csv")
+    golden = FIXTURES / "diagnose" / f"tutorial.{lang}.txt"
+    assert out == golden.read_text(encoding="utf-8")
