@@ -20,8 +20,9 @@ Rules:
   ``update``) are the training curve: loss, nll_loss, ppl -> perplexity, lr ->
   learning_rate, gnorm -> grad_norm, loss_scale, and other scores.
 - the end-of-epoch ``train`` summary repeats those as epoch means: it gives the
-  train curve when there are no inner lines; otherwise its metrics are kept with an
-  ``epoch_`` prefix (``epoch_loss``) so they never overwrite an inner point.
+  train curve when there are no inner lines; otherwise its scores are kept with an
+  ``epoch_`` prefix (``epoch_loss``) so they never overwrite an inner point, and its
+  lr/gnorm/loss_scale (already in the inner lines) are left out.
 - ``valid on 'X' subset`` and ``valid_*`` keys -> split eval (test when X contains
   "test"). Throughput, wall-clock, counters and ``best_*`` fields are left out.
 """
@@ -109,6 +110,8 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             if kind == "valid" and split == "train":
                 split = default
             if kind == "summary" and has_inner:
+                if metric in ("learning_rate", "grad_norm", "loss_scale"):
+                    continue  # the inner lines have them at their steps
                 metric = "epoch_" + metric
             out.append(Record(step, split, metric, v, k, epoch=epoch, line=lineno, group=lineno))
         return out
