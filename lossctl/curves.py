@@ -3,7 +3,7 @@
 Everything here is scale-free or returns quantities in the curve's own units so
 callers can form ratios, and nothing depends on how often a curve was logged
 beyond the obvious (more points → smaller standard errors). No smoothing is used
-for decisions; :func:`ema` exists for display only.
+for decisions (display smoothing lives in :mod:`lossctl.charts`).
 
 Conventions: ``x`` is the step (or epoch, or index) axis, ``y`` the values, both
 1-D float64 arrays of the same length, sorted by ``x``, finite (callers drop or
@@ -264,17 +264,6 @@ def schedule_kind(lr) -> str:
     if lr[0] < 0.5 * peak:
         return "warmup-constant"
     return "constant"
-
-
-def ema(y, weight: float = 0.6) -> np.ndarray:
-    """TensorBoard's debiased exponential moving average — for display only."""
-    y = as_float(y)
-    out = np.empty_like(y)
-    acc = 0.0
-    for i, v in enumerate(y):
-        acc = acc * weight + (1 - weight) * v
-        out[i] = acc / (1 - weight ** (i + 1))
-    return out
 
 
 def display_series(x, y, max_points: int = 400) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,25 @@ decisions, and independent of the loss's scale and of how often it was logged
 (see :mod:`lossctl.curves` for the statistics). Every rule and threshold is
 documented where it is used below.
 
+The rules, in order (details and thresholds next to the code of each):
+
+1. insufficient-data: fewer than 4 finite loss points (and no NaN/inf).
+2. diverged: any NaN/inf loss or grad norm, the HF fp16 signature (loss 0.0
+   with grad_norm NaN), Megatron NaN iterations; or a blow-up without NaN (the
+   end above 1.1× the start and 1.5× the minimum, or back half-way up from the
+   minimum — a new excursion, beyond noise); or grad norm ×10 while the loss rose.
+3. overfitting (on the eval points, Prechelt's GL, patience in evaluations):
+   ≥ 2 evals after the best, GL ≥ 2 % beyond eval noise, train not rising.
+4. lr-too-high: block medians wander around the best non-increasing fit far
+   beyond noise without a downward trend (epoch-level: a zig-zag), or no net
+   progress while moving far more than noise.
+5. not-learning: no fall ≥ 3 % beyond noise, from the very start, and flat.
+6. converging: otherwise.
+
+Scale-free by construction for positive losses (every threshold is a ratio to
+the loss level or to a noise estimate); a loss that can be negative (ELBO,
+log-likelihood) is read with the same rules on its raw values, which is weaker.
+
 JSON schema (``Diagnosis.to_dict()``, stable; ``lossctl diagnose --format json``)::
 
     {
