@@ -729,7 +729,9 @@ def _stats(s: Series, c: Curves, ev: dict) -> dict[str, Any]:
     # steps as logged: the middle and the last point of the minimum's block
     min_step = float(xp[(bb[imin] + bb[imin + 1] - 1) // 2])
     min_block_end = float(xp[bb[imin + 1] - 1])
-    level = max(abs(Lend), abs(Lmin), 1e-12)
+    # the loss level for relative thresholds; at least 1 % of the start, so a loss
+    # rounded to 0.0 at the end (HF logs 4 decimals) does not make every ratio explode
+    level = max(abs(Lend), abs(Lmin), 0.01 * max(abs(L0), abs(Lhead)), 1e-12)
     ev.update(
         epoch_level=_epoch_level(c),
         l_start=L0,
