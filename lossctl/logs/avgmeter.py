@@ -51,10 +51,14 @@ _NUM_FULL = re.compile(r"^" + NUM + r"$")
 _TIMING = ("time", "data", "batch time", "data time", "batch_time", "data_time")
 
 
+# meters print "Loss 1.3 (1.4)": timm's "Loss:  1.3 (1.4)" has a colon
+_D_TRAIN = re.compile(r"(?m)^\s*Epoch:\s*\[\s*\d+\s*\]\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(")
+_D_TEST = re.compile(r"(?m)^\s*(?:Test|Val):\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(")
+
+
 def detect(sample: str) -> float:
-    # meters print "Loss 1.3 (1.4)": timm's "Loss:  1.3 (1.4)" has a colon
-    heads = len(re.findall(r"(?m)^\s*Epoch:\s*\[\s*\d+\s*\]\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(", sample))
-    tests = len(re.findall(r"(?m)^\s*(?:Test|Val):\s*\[\s*\d+\s*/\s*\d+\s*\].*?\bLoss\s+" + NUM + r"\s*\(", sample))
+    heads = len(_D_TRAIN.findall(sample))
+    tests = len(_D_TEST.findall(sample))
     if heads + tests >= 2:
         return 0.9
     if heads + tests:

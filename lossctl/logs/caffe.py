@@ -40,9 +40,12 @@ _TESTING = re.compile(r"\bIteration (\d+)(?: \([^)]*\))?, Testing net \(#(\d+)\)
 _OUTPUT = re.compile(r"\b(Train|Test) net output #(\d+): (\S+) = (" + NUM + r")")
 
 
+_D_ITER = re.compile(r"\bIteration \d+(?: \([^)]*\))?, (?:loss = |Testing net \(#)")
+_D_OUTPUT = re.compile(r"\b(?:Train|Test) net output #\d+: ")
+
+
 def detect(sample: str) -> float:
-    n = len(re.findall(r"\bIteration \d+(?: \([^)]*\))?, (?:loss = |Testing net \(#)", sample))
-    n += len(re.findall(r"\b(?:Train|Test) net output #\d+: ", sample))
+    n = len(_D_ITER.findall(sample)) + len(_D_OUTPUT.findall(sample))
     if n >= 2:
         return 0.9
     return 0.6 if n else 0.0

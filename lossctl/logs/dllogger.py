@@ -50,11 +50,15 @@ _PAIR = re.compile(r"([\w./@\-]+) : (" + NUM + r")(?=\s|$)")
 _DROP = ("ips", "time", "latency", "throughput", "samples_per", "_per_sec", "speed")
 
 
+_D_DLL = re.compile(r"(?m)^DLL \S+ \S+ - ")
+_D_TEXT = re.compile(r"(?m)^(?:Training )?Epoch: \d+ (?:Training )?Iteration: \d+ +[\w./]+ : " + NUM)
+_INTS = re.compile(r"\d+")
+
+
 def detect(sample: str) -> float:
     if "DLLL {" in sample:
         return 0.97
-    n = len(re.findall(r"(?m)^DLL \S+ \S+ - ", sample))
-    n += len(re.findall(r"(?m)^(?:Training )?Epoch: \d+ (?:Training )?Iteration: \d+ +[\w./]+ : " + NUM, sample))
+    n = len(_D_DLL.findall(sample)) + len(_D_TEXT.findall(sample))
     if n >= 2:
         return 0.85
     return 0.5 if n else 0.0
@@ -160,7 +164,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         if st == "PARAMETER":
             step_value: object = "PARAMETER"
         elif st.startswith("("):
-            step_value = [int(x) for x in re.findall(r"\d+", st)]
+            step_value = [int(x) for x in _INTS.findall(st)]
         else:
             step_value = [int(g) for g in (m.group("e"), m.group("i"), m.group("v")) if g is not None]
             if m.group("v") is not None and m.group("i") is None and m.group("e") is not None:

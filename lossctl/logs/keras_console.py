@@ -51,12 +51,17 @@ _COUNTER = re.compile(r"^\s*(\d+)/(\d+) ")
 _FRAME_START = re.compile(r"(?:^|(?<=\s)|(?<=\.\d{4}))\d+/\d+ (?=\[|━|─)")
 
 
+_D_HEADER = re.compile(r"(?m)^\s*Epoch \d+/\d+\s*$")
+_D_FRAME = re.compile(r"(?m)(?:^|\s)- (?:[a-z_]*loss|loss): " + NUM)
+_D_BAR = re.compile(r"\d+/\d+ \[[=>.]+\]|\d+/\d+ ━")
+
+
 def detect(sample: str) -> float:
-    headers = len(re.findall(r"(?m)^\s*Epoch \d+/\d+\s*$", sample))
-    frames = len(re.findall(r"(?m)(?:^|\s)- (?:[a-z_]*loss|loss): " + NUM, sample))
+    headers = len(_D_HEADER.findall(sample))
+    frames = len(_D_FRAME.findall(sample))
     if headers and frames:
         return 0.9
-    if frames >= 2 and re.search(r"\d+/\d+ \[[=>.]+\]|\d+/\d+ ━", sample):
+    if frames >= 2 and _D_BAR.search(sample):
         return 0.7
     return 0.0
 

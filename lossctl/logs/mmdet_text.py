@@ -46,6 +46,7 @@ _HEAD = re.compile(
     r"|(Iter)(?:\((train|val|test)\))?\s*\[\s*(\d+)\s*(?:/\s*(\d+)\s*)?\])"
 )
 _PAIR = re.compile(r"([A-Za-z_][\w/@.\-]*):\s+(" + NUM + r")(?=[,\s]|$)")
+_D_FIELD = re.compile(r"\s+(?:[\w/@.\-]+: )")
 _SKIP_KEYS = {"eta", "time", "data_time", "memory", "base_lr", "iter_time"}
 
 
@@ -53,7 +54,7 @@ def detect(sample: str) -> float:
     hits = 0
     for m in _HEAD.finditer(sample):
         rest = sample[m.end(): m.end() + 400]
-        if re.match(r"\s+(?:[\w/@.\-]+: )", rest):
+        if _D_FIELD.match(rest):
             hits += 1
             if hits >= 3:
                 return 0.9

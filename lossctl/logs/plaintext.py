@@ -96,12 +96,14 @@ _ZH = {"损失": "loss", "准确率": "accuracy", "正确率": "accuracy", "准�
 _ZH_SPLIT = {"训练": "train", "验证": "eval", "测试": "test"}
 
 
+_D_LABELLED = re.compile(
+    r"(?i)(?:^|[\s,|\-\[(])(?:train(?:ing)?\s*|val(?:id(?:ation)?)?\s*|test\s*|batch\s*|avg\s*|average\s*)?"
+    r"loss[ \t]*[:=：]?[ \t]*" + NUM + r"|损失[ \t]*[:：=][ \t]*" + NUM
+)
+
+
 def detect(sample: str) -> float:
-    labelled = len(re.findall(
-        r"(?i)(?:^|[\s,|\-\[(])(?:train(?:ing)?\s*|val(?:id(?:ation)?)?\s*|test\s*|batch\s*|avg\s*|average\s*)?"
-        r"loss[ \t]*[:=：]?[ \t]*" + NUM + r"|损失[ \t]*[:：=][ \t]*" + NUM,
-        sample,
-    ))
+    labelled = len(_D_LABELLED.findall(sample))
     if labelled >= 3:
         return 0.45
     if labelled:

@@ -37,9 +37,12 @@ _METER = re.compile(r"([A-Za-z][\w@]*):\s+(" + NUM + r")(?:\s+\(\s*(" + NUM + r"
 _SKIP = {"Time", "Data"}
 
 
+_D_TRAIN = re.compile(r"\bTrain: \d+ \[\s*\d+/\d+\s*\(\s*\d+%\)\]\s+Loss:")
+_D_TEST = re.compile(r"\bTest(?: \(EMA\))?: \[\s*\d+/\d+\]\s+Time:")
+
+
 def detect(sample: str) -> float:
-    n = len(re.findall(r"(?m)\bTrain: \d+ \[\s*\d+/\d+\s*\(\s*\d+%\)\]\s+Loss:", sample))
-    n += len(re.findall(r"(?m)\bTest(?: \(EMA\))?: \[\s*\d+/\d+\]\s+Time:", sample))
+    n = len(_D_TRAIN.findall(sample)) + len(_D_TEST.findall(sample))
     if n >= 2:
         return 0.9
     return 0.6 if n else 0.0
