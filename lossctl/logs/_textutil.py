@@ -3,7 +3,7 @@
 - :data:`NUM`: a regex fragment for a number as training logs print it: ints,
   decimals, scientific notation, and ``nan``/``NaN``/``NAN``/``-nan``/``inf``/``Infinity``.
 - :func:`to_float`: ``float()`` that keeps NaN/inf and returns None for junk.
-- :func:`numbered`: ``(lineno, text)`` pairs from a source of lines or pairs.
+- :func:`numbered`: ``(physical line number, text)`` for the lines a parser gets.
 - :func:`canonical`: (split, metric) for a key as written in a log
   ("val_loss" -> ("eval", "loss"), "Train Acc" -> ("train", "accuracy")); this is
   :func:`lossctl.logs.tidy.canonical`, the one naming rule of every format.
