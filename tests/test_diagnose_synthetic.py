@@ -418,3 +418,18 @@ def test_trend_change_standard_error():
     change, se = curves.trend_change(np.arange(12.0), np.arange(12.0) * -1, 1.0)
     assert change == pytest.approx(-11.0)
     assert se == pytest.approx(1.05 * math.sqrt(12 / 12))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), where=st.floats(0.0, 1.0), what=st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+       split=st.sampled_from(["train", "eval"]))
+def test_a_single_nonfinite_value_is_never_converging(seed, where, what, split):
+    c = synth.make("converging", seed, long_ok=False)
+    df = c.df.copy()
+    rows = df.index[(df["split"] == split) & (df["metric"] == "loss")]
+    if len(rows) == 0:
+        rows = df.index[(df["split"] == "train") & (df["metric"] == "loss")]
+    df.loc[rows[int(where * (len(rows) - 1))], "value"] = what
+    d = diagnose(df)
+    assert d.verdict == "diverged"
+    assert d.has("nonfinite") or d.has("hidden-nans")
