@@ -489,3 +489,20 @@ def test_explain_with_delimited_output_goes_to_stderr(cli):
     r = cli(["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0", "--explain", "-f", "csv"])
     assert r.out == "loss,reduction,value,count,denominator\ncross-entropy,mean,0.4643687841079449,1,1.0\n"
     assert "row 0 (target 0): logsumexp([2, 1, 0.5]) - 2 = 0.4644" in r.err
+
+
+def test_table_with_many_values_shows_the_first_50_and_says_so(cli):
+    xs = ",".join(str(i) for i in range(120))
+    r = cli(["compute", "l1", "--input", xs, "--target", ",".join("0" for _ in range(120)), "-r", "none"])
+    assert r.code == 0
+    assert "│ 49    │    49 │" in r.out and "│ 50    │" not in r.out
+    assert "lossctl: note: showing 50 of 120 values; use --format csv for all of them" in r.err
+
+
+def test_kl_div_batchmean_counts_jsonl_records_as_samples(cli, tmp_path):
+    p = tmp_path / "kl.jsonl"
+    rows = [([-1.0, -2.0, -0.5], [0.2, 0.3, 0.5]), ([-0.1, -3.0, -2.0], [0.9, 0.05, 0.05])]
+    p.write_text("".join(json.dumps({"input": a, "target": b}) + "\n" for a, b in rows))
+    d = json.loads(cli(["compute", "kl-div", str(p), "-r", "batchmean", "-f", "json"]).out)
+    kl = sum(sum(t * (math.log(t) - lp) for lp, t in zip(a, b)) for a, b in rows)
+    assert d["batch"] == 2 and d["value"] == pytest.approx(kl / 2, rel=1e-14)
