@@ -501,3 +501,30 @@ def test_follow_cli_interrupt_exits_130(tmp_path):
     assert proc.returncode == 130, err
     assert out.splitlines() == ["run,step,epoch,split,metric,value", "1,1,0.1,train,loss,3.0", "1,2,0.2,train,loss,2.0"]
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- number canonicalisation
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_tokens = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(min_value=-1e6, max_value=1e6).flatmap(
+        lambda x: st.sampled_from([f"{x:.4f}", f"{x:.6e}", f"{x:.2f}", f"{x:g}", f"{x:.17g}", f"{x:E}"])),
+    st.integers(min_value=-10**6, max_value=10**6).map(str),
+    st.sampled_from(["nan", "NaN", "inf", "-inf", "0.0", "-0.0", "1e-05", "1.0e-5", "0.0001", "0.00001",
+                     "1e+16", "1e16", "123456789012345.0", "1234567890123456.0", "0.1000000000000000055511",
+                     "+1.5", "00.5", "1.5E-07", "5.000000e-05", "2.8470", "0.00"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_tokens, min_size=65, max_size=200))
+def test_fast_canonical_numbers_equal_repr_of_float(tokens):
+    """The fast path prints repr(float(token)) for every token, whichever way it gets there."""
+    col = [t.encode() for t in tokens]
+    expected = ["nan" if math.isnan(float(t)) else repr(float(t)) for t in tokens]
+    assert fastpath._canon_column(col, fastpath._Canon()) == expected
+    distinct = [f"{i * 0.37:.6f}".encode() for i in range(100)] + col  # the bulk branch
+    exp2 = ["nan" if math.isnan(float(t)) else repr(float(t)) for t in distinct]
+    assert fastpath._canon_column(distinct, fastpath._Canon()) == exp2

@@ -47,18 +47,45 @@ class _Canon(dict):
     """token bytes -> canonical text (``repr(float)``); raises ValueError for non-numbers."""
 
     def __missing__(self, tok: bytes) -> str:
-        t = tok.strip()
         try:
-            v = float(t)
+            v = float(tok)
         except ValueError:
-            v = hf_console._SPECIAL.get(t.decode("ascii", "replace"))
+            v = hf_console._SPECIAL.get(tok.strip().decode("ascii", "replace"))
             if v is None:
                 raise
-        s = fmt_float(v)
-        if len(self) > 200_000:
+        s = "nan" if v != v else repr(v)
+        if len(self) > 100_000:
             self.clear()
         self[tok] = s
         return s
+
+
+# A token that is already what repr(float(token)) prints: at most 15 significant digits
+# (any such decimal round-trips through a normal double, so no shorter string denotes the
+# same float), no trailing zero, fixed notation for 1e-4 <= |x| < 1e16 and e-notation with
+# a two-digit exponent otherwise, exactly as Python's float repr. Exponents beyond
+# +-307 (subnormals, overflow) always take the slow way.
+_CANON_TOKEN = (rb"(?:-?(?=[\d.]{3,16}$)(?:0\.0|0\.0{0,3}[1-9](?:\d*[1-9])?|[1-9]\d*\.(?:0|\d*[1-9]))"
+                rb"|-?[1-9](?:\.\d{0,13}[1-9])?e(?:-(?:0[5-9]|[1-9]\d|[12]\d\d|30[0-7])|\+(?:1[6-9]|[2-9]\d|[12]\d\d|30[0-7]))"
+                rb"|nan|-?inf)")
+_NONCANON_LINE = re.compile(rb"(?m)^(?!" + _CANON_TOKEN + rb"$)[^\n]*$")
+
+
+def _fix_token(m: re.Match) -> bytes:
+    v = float(m.group())  # ValueError (not a number): the chunk goes the slow way
+    return b"nan" if v != v else repr(v).encode()
+
+
+def _canon_column(col, canon: "_Canon"):
+    """Canonical texts of a column of tokens: through the cache when tokens repeat
+    (losses, epochs); when they do not (learning rates, gradient norms), tokens that
+    already are ``repr(float(token))`` are kept and only the others are converted."""
+    if len(col) > 64 and len(set(col[:64])) > 48:
+        fixed = _NONCANON_LINE.sub(_fix_token, b"\n".join(col)).decode("ascii")
+        out = fixed.split("\n")
+        if len(out) == len(col):
+            return out
+    return list(map(canon.__getitem__, col))
 
 
 class _Bail(Exception):
@@ -152,7 +179,7 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
             try:
                 if first_key_only:
                     _first_key_chunk(chunk, st, ctx, w, canon, parts)
-                else:
+                elif not _shape_chunk(chunk, st, ctx, w, canon, parts):
                     _dict_chunk(chunk, st, ctx, w, canon, parts)
                 done = True
             except (_Bail, ValueError, UnicodeError):
@@ -370,6 +397,97 @@ def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, ca
                                        f"{sep}{mid}{sep}{c(m.group(2))}\n")
 
 
+def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
+    """All train dicts of the chunk have the train shape seen first: read them column-wise
+    with one regex; eval dicts (rare) one by one in place. False: not applicable."""
+    n = chunk.count(b"\n")
+    if chunk.count(b"{'") != n or st.banner:
+        return False
+    cache = w.__dict__.setdefault("_train_shape", {})
+    if "rx" not in cache:
+        i = chunk.find(b"{'loss': ")
+        if i < 0:
+            return False
+        keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
+        shape = _shape(keys, w)
+        if shape[0] != "train" or shape[2] is None:
+            return False
+        cache["rx"] = re.compile(rb"\{" + rb", ".join(b"'" + re.escape(k) + rb"': ([^,}\n]*)" for k in keys) + rb"\}")
+        cache["shape"] = shape
+    rx, (kind, cols, ep_i, has_loss) = cache["rx"], cache["shape"]
+    rows = rx.findall(chunk)
+    n_eval = chunk.count(b"{'eval_")
+    if len(rows) + n_eval != n:
+        return False
+    if rows and has_loss and not w.loss_any:
+        w.loss_any = True
+    ls = hf_console._logging_steps(ctx)
+    run = st.run + 1
+    want = not (w.run is not None and run != w.run) and bool(cols)
+    sep = w.sep
+    columns = list(zip(*rows)) if rows else []
+    evals = []
+    pos = 0
+    before = 0
+    for _ in range(n_eval):
+        j = chunk.find(b"{'eval_", pos)
+        before += chunk.count(b"{'loss': ", pos, j)
+        end = chunk.find(b"}", j) + 1
+        evals.append((before, chunk[j:end]))
+        pos = end
+    if want and rows:
+        eps = _canon_column(columns[ep_i], canon)
+        vals = [_canon_column(columns[i], canon) for i, _ in cols]
+    start = 0
+    for b, d in evals + [(len(rows), None)]:
+        if b > start:
+            count = b - start
+            c0 = st.train_count
+            if want:
+                head = f"\n{run}{sep}{{}}{sep}".format
+                if ls == int(ls):
+                    heads = list(map(head, range(int((c0 + 1) * ls), int((c0 + count) * ls) + 1, int(ls))))
+                else:
+                    heads = [head(fmt_step((c0 + j) * ls)) for j in range(1, count + 1)]
+                seg_eps = eps[start:b]
+                pieces = []
+                for (_, mid), col in zip(cols, vals):
+                    pieces += [heads, seg_eps, repeat(f"{sep}{mid}{sep}"), col[start:b]]
+                w.flush_eval(parts)
+                parts.append("".join(chain.from_iterable(zip(*pieces)))[1:])
+                parts.append("\n")
+                w.rows += count * len(cols)
+            st.train_count = c0 + count
+            st.last_train_step = st.train_count * ls
+            st.started = True
+            st.entry += count
+        start = b
+        if d is not None:
+            pairs = _PAIR_RE.findall(d)
+            keys = tuple(map(itemgetter(0), pairs))
+            shapes = w.__dict__.setdefault("_shapes", {})
+            shape = shapes.get(keys)
+            if shape is None:
+                shape = shapes[keys] = _shape(keys, w)
+            ekind, ecols, eep, ehas = shape
+            if ekind != "eval":
+                raise _Bail
+            if ehas and not w.loss_any:
+                w.loss_any = True
+            step = hf_console.eval_step(st)
+            st.entry += 1
+            st.last_eval_names = {k.decode("ascii", "replace") for k in keys if k != b"epoch"}
+            if ecols and not (w.run is not None and run != w.run):
+                if w.pending_step != (run, step):
+                    w.flush_eval(parts)
+                    w.pending_step = (run, step)
+                c = canon.__getitem__
+                h = f"{run}{sep}{fmt_step(step)}{sep}{c(pairs[eep][1]) if eep is not None else ''}{sep}"
+                for i, mid in ecols:
+                    w.pending_eval[mid] = f"{h}{mid}{sep}{c(pairs[i][1])}\n"
+    return True
+
+
 def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> None:
     dicts = _DICT_RE.findall(chunk)
     if not (len(dicts) == chunk.count(b"{'") == chunk.count(b"\n")):
@@ -386,11 +504,13 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
     skip_run = w.run is not None and run != w.run
     for d in dicts:
         pairs = _PAIR_RE.findall(d)
-        keys = tuple(k for k, _ in pairs)
+        keys = tuple(map(itemgetter(0), pairs))
         shape = shapes.get(keys)
         if shape is None:
             shape = shapes[keys] = _shape(keys, w)
-        kind, cols, ep_i = shape
+        kind, cols, ep_i, has_loss = shape
+        if has_loss and not w.loss_any:
+            w.loss_any = True
         if kind == "train":
             st.train_count += 1
             st.started = True
@@ -417,29 +537,27 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
             head = f"{run}{sep}{fmt_step(step)}{sep}{c(pairs[ep_i][1]) if ep_i is not None else ''}{sep}"
             for i, mid in cols:
                 w.pending_eval[mid] = f"{head}{mid}{sep}{c(pairs[i][1])}\n"
-        if kind != "other" and not w.loss_any and any(tidy.is_loss(m) for m in shape_metrics(keys)):
-            w.loss_any = True
         else:
             raise _Bail
 
 
 def _shape(keys: tuple[bytes, ...], w: _Writer):
-    """('train'|'eval'|'other', [(index, "split,metric") wanted], index of epoch)."""
+    """('train'|'eval'|'other', [(index, "split,metric") wanted], index of epoch, has a loss)."""
     names = [k.decode("ascii", "replace") for k in keys]
     pairs = [(n, 0.0) for n in names]
     if not hf_console.is_metric_dict(pairs) or "train_runtime" in names or any(
             n in ("step", "global_step", "total_flos") for n in names):
-        return ("other", [], None)
+        return ("other", [], None, False)
     if "train_loss" in names and "loss" not in names:
-        return ("other", [], None)
+        return ("other", [], None, False)
     ep_i = names.index("epoch") if "epoch" in names else None
     named = [(i, n, tidy.canonical(n)) for i, n in enumerate(names) if n != "epoch"]
     if not named:
-        return ("other", [], None)
+        return ("other", [], None, False)
     kind = "train" if any(sm[0] == "train" for _, _, sm in named) else "eval"
     cols = []
     for i, n, (split, metric) in named:
         mid = w.wanted(n, split, metric)
         if mid is not None:
             cols.append((i, mid))
-    return (kind, cols, ep_i)
+    return (kind, cols, ep_i, any(tidy.is_loss(m) for _, _, (_, m) in named))
