@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import NUM, numbered, to_float
+from lossctl.logs._textutil import numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "megatron"
@@ -49,7 +49,6 @@ KIND = "lines"
 
 _ITER = re.compile(r"\biteration\s+(\d+)\s*/\s*(\d+)\s*\|(.*)")
 _VALID = re.compile(r"\bvalidation loss at (?:iteration (\d+))?([^|]*)\|(.*)")
-_FIELD = re.compile(r"\s*([^|:]+?)\s*:\s*(" + NUM + r")\s*(?:\||$)")
 
 _KEEP = {
     "learning rate": "learning_rate",
@@ -86,9 +85,28 @@ def detect(sample: str) -> float:
     return 0.0
 
 
+def _fields(text: str) -> Iterator[tuple[str, str]]:
+    """``key: value`` fields of a ``| ``-separated Megatron line (str ops, no regex)."""
+    for field in text.split("|"):
+        key, sep, raw = field.rpartition(":")
+        if sep:
+            yield key.strip(), raw.strip()
+
+
+def _classify(key: str) -> tuple[str, str] | None:
+    """("loss" | "keep", metric) for a train-line key, None when it is left out."""
+    kl = key.lower()
+    if _is_loss_key(kl):
+        return "loss", _loss_metric(key)
+    if kl in _KEEP:
+        return "keep", _KEEP[kl]
+    return None
+
+
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     loss_keys: list[str] = []  # loss field names seen so far, in order
     last_iter: float | None = None
+    kinds: dict[str, tuple[str, str] | None] = {}
     for lineno, line in numbered(source, ctx):
         if "iteration" not in line and "validation loss" not in line:
             continue
@@ -96,21 +114,21 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         if m is not None:
             step = float(m.group(1))
             last_iter = step
-            fields = _FIELD.findall(m.group(3))
             found_loss = False
-            for key, raw in fields:
+            for key, raw in _fields(m.group(3)):
+                kind = kinds.get(key, False)
+                if kind is False:
+                    kind = kinds[key] = _classify(key)
+                if kind is None:
+                    continue
                 value = to_float(raw)
                 if value is None:
                     continue
-                kl = key.lower()
-                if _is_loss_key(kl):
+                if kind[0] == "loss":
                     found_loss = True
                     if key not in loss_keys:
                         loss_keys.append(key)
-                    yield Record(step, "train", _loss_metric(key), value, key,
-                                 line=lineno, group=lineno)
-                elif kl in _KEEP:
-                    yield Record(step, "train", _KEEP[kl], value, key, line=lineno, group=lineno)
+                yield Record(step, "train", kind[1], value, key, line=lineno, group=lineno)
             if not found_loss:
                 if not line.rstrip().endswith("|"):
                     # a complete Megatron line always ends with '|': this one was cut
@@ -126,15 +144,13 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             where = v.group(2).lower()
             split = "test" if "test" in where else "eval"
             got = False
-            for key, raw in _FIELD.findall(v.group(3)):
+            for k, raw in _fields(v.group(3)):
                 value = to_float(raw)
                 if value is None:
                     continue
-                k = key.strip()
                 kl = k.lower()
                 if kl.endswith(" value"):
-                    base = k[: -len(" value")]
-                    metric = _loss_metric(base)
+                    metric = _loss_metric(k[: -len(" value")])
                 elif kl.endswith(" ppl"):
                     base = _loss_metric(k[: -len(" ppl")])
                     metric = "perplexity" if base == "loss" else base + "_perplexity"
