@@ -305,10 +305,6 @@ class Curves:
     axis: str
 
 
-def _col(df, name):
-    return df[name].to_numpy() if name in df.columns else None
-
-
 def _to_series(x, y, ep) -> Series:
     if y.size == 0:
         return _empty()

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-import synth
 
 TUTORIAL_CSV = "epoch,loss\n0,2.5\n1,1.8\n2,1.2\n3,0.8\n4,0.5\n"
 
