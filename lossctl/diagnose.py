@@ -611,6 +611,9 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
         if st and ev.get("window_starts_late") and not (st["fell"] or st["fell_head"]):
             conf = "low"
             summary = T("why.window", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), step=_step_str(st["x_all"][0]))
+        elif st and not st["fell"] and st["fell_head"]:
+            # it fell in the very first points (before L0's window), then stayed
+            summary = T("why.converging", l0=_fmt(st["Lhead"]), lend=_fmt(st["Lend"]), pct=_pct(-st["Rhead"]))
         else:
             summary = T("why.converging", l0=_fmt(st["L0"]), lend=_fmt(st["Lend"]), pct=_pct(-r)) if st else ""
 
