@@ -93,20 +93,27 @@ class _Bail(Exception):
 
 
 def applies(stream, *, run=None) -> bool:
-    """Use the fast path: an HF console log in a file, no resume inside it."""
+    """Use the fast path: an HF console log in a file, with no resume inside it (a resume
+    re-logs steps, and the record path's de-duplication is needed then)."""
     if stream.format != hf_console.NAME or stream.src.path is None:
         return False
+    needle = b"Continuing training"
     try:
-        with stream.src.open_bytes() as fh:
+        with open(stream.src.path, "rb") as fh:
+            head = fh.read(6)
+            if head and not head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+                import mmap
+
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    return mm.find(needle) < 0
+        with stream.src.open_bytes() as fh:  # compressed: stream through it
             tail = b""
-            while True:
-                data = fh.read(1 << 24)
-                if not data:
-                    return True
-                if b"Continuing training" in tail + data[:64] or b"Continuing training" in data:
+            while data := fh.read(1 << 24):
+                if needle in tail + data[:64] or needle in data:
                     return False
                 tail = data[-64:]
-    except OSError:
+        return True
+    except (OSError, ValueError):
         return False
 
 
