@@ -1298,6 +1298,9 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
         R.append(Recommendation(None, T("r.lightning_early", p=p), framework="lightning"))
     elif v == "not-learning":
         R.append(Recommendation("learning_rate", T("r.lr_up10"), lr, _nice_round(lr * 10) if lr else None))
+    elif v == "insufficient-data":
+        # too few points: log more often (aim for 100–300 points), or wait for more
+        R.append(Recommendation("logging_steps", T("r.logging_more"), _num(_hp(c, "logging_steps")), None))
     if v != "diverged" and "hidden-nans" in codes:
         R.append(Recommendation("logging_nan_inf_filter", T("r.nan_filter"), None, False))
         R.append(Recommendation("bf16", T("r.bf16"), None, True))
