@@ -528,3 +528,25 @@ def test_fast_canonical_numbers_equal_repr_of_float(tokens):
     distinct = [f"{i * 0.37:.6f}".encode() for i in range(100)] + col  # the bulk branch
     exp2 = ["nan" if math.isnan(float(t)) else repr(float(t)) for t in distinct]
     assert fastpath._canon_column(distinct, fastpath._Canon()) == exp2
+
+
+@pytest.mark.parametrize("banner_late", [False, True])
+@pytest.mark.parametrize("metrics,splits", [(None, None), (["loss"], ["train"]), (["loss"], None)])
+def test_fast_path_two_processes_equals_record_path(tmp_path, monkeypatch, banner_late, metrics, splits):
+    """A child process reads the second half of big logs: its rows are used only when the
+    first half ends as it assumed (else the parent reads on); the output is the same."""
+    monkeypatch.setattr(fastpath, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(fastpath.reader, "CHUNK", 20_000)
+    p = tmp_path / "big.log"
+    if banner_late:
+        _synthetic(p)  # a banner and a repeated eval in the second half: the parent reads it
+    else:
+        with open(p, "w") as out:
+            out.write("TrainingArguments(\nlogging_steps=5,\n)\n")
+            for s in range(1, 4001):
+                out.write(f"{{'loss': {3 / s:.4f}, 'learning_rate': {s * 1e-7:.6e}, 'epoch': {s / 4000:.2f}}}\n")
+                if s % 250 == 0:
+                    out.write(f"{{'eval_loss': {3.5 / s:.6f}, 'eval_runtime': 1.5, 'epoch': {s / 4000:.2f}}}\n")
+    rec, fast = _both(p, metrics, splits)
+    assert fast == rec
+    assert fast.count("\n") > 1000

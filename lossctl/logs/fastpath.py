@@ -24,6 +24,8 @@ come from stdin go through the record path (see :func:`applies`).
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from itertools import chain, repeat
 from operator import itemgetter
@@ -118,7 +120,7 @@ def applies(stream, *, run=None) -> bool:
 
 
 class _Writer:
-    def __init__(self, out: IO[str], sep: str, metrics, splits, run) -> None:
+    def __init__(self, out: IO[str], sep: str, metrics, splits, run, header: bool = True) -> None:
         self.out = out
         self.sep = sep
         self.metrics = set(metrics or ())
@@ -129,7 +131,8 @@ class _Writer:
         self.pending_eval: dict[tuple[str, str], str] = {}  # eval rows of the current step
         self.pending_step = None
         self.loss_any = False
-        out.write(sep.join(("run", "step", "epoch", "split", "metric", "value")) + "\n")
+        if header:
+            out.write(sep.join(("run", "step", "epoch", "split", "metric", "value")) + "\n")
 
     def wanted(self, name: str, split: str, metric: str) -> str | None:
         key = (name, split, metric)
@@ -168,8 +171,19 @@ class _Writer:
             self.pending_eval[mid] = row
 
 
+PARALLEL_MIN_BYTES = 48 << 20  # a second process reads the second half of bigger logs
+
+
 def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=None) -> int:
-    """Write ``stream``'s records as long CSV/TSV; returns the number of rows."""
+    """Write ``stream``'s records as long CSV/TSV; returns the number of rows.
+
+    For a big uncompressed file on a system with ``fork``, a child process reads the
+    second half (from a line boundary) while this one reads the first. The child's rows
+    are used only if the first half ends in exactly the state the child assumed (plain
+    dicts only: same run, step count and logging_steps, no pending banner or block, no
+    eval dict straddling the middle); otherwise this process reads the second half too.
+    Either way the output is the same.
+    """
     ctx = stream.ctx
     st = hf_console._State()
     w = _Writer(out, sep, metrics, splits, run)
@@ -177,28 +191,38 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
     # first-key mode: every wanted series is the first key of its dicts (train 'loss', 'eval_loss')
     first_key_only = bool(w.metrics) and w.metrics <= {"loss"} and (not w.splits or w.splits <= {"train", "eval"})
     lineno = 0
-    loss_seen = False
-    for chunk in reader.iter_bytes_chunks(stream.src):
-        parts: list[str] = []
-        done = False
-        if not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk:
-            saved = _snapshot(st, w)
-            try:
-                if first_key_only:
-                    _first_key_chunk(chunk, st, ctx, w, canon, parts)
-                elif not _shape_chunk(chunk, st, ctx, w, canon, parts):
-                    _dict_chunk(chunk, st, ctx, w, canon, parts)
-                done = True
-            except (_Bail, ValueError, UnicodeError):
-                parts = []
-                _restore(st, w, saved)
-        if not done:
-            _slow_chunk(chunk, lineno, st, ctx, w, parts)
-        lineno += chunk.count(b"\n")
-        if parts:
-            if not loss_seen:
-                loss_seen = True
-            out.write("".join(parts))
+    path = stream.src.path
+    size = _plain_size(path)
+
+    def read(chunks) -> None:
+        nonlocal lineno
+        for chunk in chunks:
+            parts: list[str] = []
+            _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow=True)
+            lineno += chunk.count(b"\n")
+            if parts:
+                out.write("".join(parts))
+
+    if size is None:
+        read(reader.iter_bytes_chunks(stream.src))
+    else:
+        # the first chunk alone (it usually holds the hyper-parameters), then halves
+        b1 = _line_boundary(path, min(size, reader.CHUNK))
+        read(_Range(stream.src, path, 0, b1))
+        mid = size
+        child = None
+        if size - b1 >= PARALLEL_MIN_BYTES and hasattr(os, "fork"):
+            mid = max(b1, _line_boundary(path, size // 2))
+            out.flush()
+            child = _fork_reader(path, mid, size, ctx, w, first_key_only, sep, metrics, splits, run)
+        try:
+            read(_Range(stream.src, path, b1, mid))
+        except BaseException:  # interrupted, broken pipe, ...: do not leave the child behind
+            if child is not None:
+                _kill(child)
+            raise
+        if mid < size and not (child is not None and _adopt(child, st, ctx, w, out)):
+            read(_Range(stream.src, path, mid, size))
     parts = []
     for r in hf_console.finish(st, ctx):
         w.add_record(r, parts)
@@ -210,6 +234,195 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
         stream._no_loss()
     stream.loss_seen = True
     return w.rows
+
+
+def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow: bool) -> bool:
+    """Read one chunk the fast way if it can be, else line by line. False: it needed the
+    slow way and ``allow_slow`` was off (nothing was read)."""
+    if not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk:
+        saved = _snapshot(st, w)
+        try:
+            if first_key_only:
+                _first_key_chunk(chunk, st, ctx, w, canon, parts)
+            elif not _shape_chunk(chunk, st, ctx, w, canon, parts):
+                _dict_chunk(chunk, st, ctx, w, canon, parts)
+            return True
+        except (_Bail, ValueError, UnicodeError):
+            parts.clear()
+            _restore(st, w, saved)
+    if not allow_slow:
+        return False
+    _slow_chunk(chunk, lineno, st, ctx, w, parts)
+    return True
+
+
+def _plain_size(path) -> int | None:
+    """Size of an uncompressed regular file (ranges can be read from it), else None."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+            if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\xef\xbb\xbf")):
+                return None
+            fh.seek(0, 2)
+            return fh.tell()
+    except OSError:
+        return None
+
+
+def _line_boundary(path, pos: int) -> int:
+    """The start of the first line at or after byte ``pos`` (the file size if none)."""
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        if pos == 0:
+            return 0
+        fh.seek(pos - 1)
+        while data := fh.read(1 << 20):
+            i = data.find(b"\n")
+            if i >= 0:
+                return fh.tell() - len(data) + i + 1
+        return fh.tell()
+
+
+class _Range:
+    """Chunks of ``path`` from ``start`` to ``end`` (both at line starts), ending at newlines."""
+
+    def __init__(self, src, path, start: int, end: int, size: int = reader.CHUNK) -> None:
+        self.path, self.pos, self.end, self.size = path, start, end, size
+        if start == 0:
+            with open(path, "rb") as fh:
+                reader.check_lfs(fh.read(200), src.name)
+
+    def __iter__(self):
+        with open(self.path, "rb") as fh:
+            fh.seek(self.pos)
+            rest = b""
+            while self.pos < self.end:
+                data = fh.read(min(self.size, self.end - self.pos))
+                if not data:
+                    break
+                self.pos += len(data)
+                data = rest + data
+                cut = data.rfind(b"\n") + 1 if self.pos < self.end else len(data)
+                rest = data[cut:]
+                if cut:
+                    yield data[:cut]
+            if rest:
+                yield rest
+
+
+def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics, splits, run):
+    """Fork a child that reads [mid, size) assuming plain dicts before ``mid``."""
+    import json
+    import tempfile
+
+    tmp = tempfile.TemporaryFile()
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(wfd)
+        return pid, rfd, tmp
+    # ---- child: never returns
+    code = 0
+    try:
+        os.close(rfd)
+        k = 0
+        with open(path, "rb") as fh:
+            left = mid
+            while left > 0:
+                data = fh.read(min(1 << 24, left))
+                if not data:
+                    break
+                left -= len(data)
+                k += data.count(b"{'loss': ")
+        ls = hf_console._logging_steps(ctx)
+        st = hf_console._State()
+        st.train_count = k
+        st.last_train_step = k * ls
+        st.started = k > 0
+        text = io.TextIOWrapper(tmp, encoding="utf-8", newline="")
+        w2 = _Writer(text, sep, metrics, splits, run, header=False)
+        w2.loss_any = w.loss_any
+        canon = _Canon()
+        ok = True
+        first_eval = False
+        for i, chunk in enumerate(_Range(None, path, mid, size)):
+            if i == 0:
+                j = chunk.find(b"{'")
+                first_eval = j >= 0 and chunk.startswith(b"{'eval_", j)
+            parts: list[str] = []
+            if not _one_chunk(chunk, 0, st, ctx, w2, canon, first_key_only, parts, allow_slow=False):
+                ok = False
+                break
+            if parts:
+                text.write("".join(parts))
+        text.flush()
+        report = {
+            "ok": ok and not first_eval and not st.banner, "k": k, "ls": ls,
+            "state": [getattr(st, a) for a in _STATE], "eval_names": sorted(st.last_eval_names),
+            "pending": list(w2.pending_eval.items()), "pending_step": w2.pending_step,
+            "rows": w2.rows, "loss_any": w2.loss_any,
+        }
+        data = json.dumps(report).encode()
+        while data:
+            n = os.write(wfd, data)
+            data = data[n:]
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _kill(child) -> None:
+    import signal
+
+    pid, rfd, tmp = child
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    os.close(rfd)
+    tmp.close()
+
+
+def _adopt(child, st, ctx, w: _Writer, out) -> bool:
+    """Use the child's rows if the first half ended as it assumed; always reaps it."""
+    import json
+
+    pid, rfd, tmp = child
+    chunks = []
+    while True:
+        b = os.read(rfd, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(rfd)
+    _, status = os.waitpid(pid, 0)
+    try:
+        rep = json.loads(b"".join(chunks) or b"null")
+        if not rep or not rep["ok"] or os.waitstatus_to_exitcode(status) != 0:
+            return False
+        if (st.train_count != rep["k"] or st.run != 0 or st.banner or st.block is not None
+                or hf_console._logging_steps(ctx) != rep["ls"]):
+            return False
+        parts: list[str] = []
+        w.flush_eval(parts)
+        out.write("".join(parts))
+        tmp.seek(0)
+        while data := tmp.read(1 << 22):
+            out.write(data.decode("utf-8"))
+        for a, v in zip(_STATE, rep["state"]):
+            setattr(st, a, v)
+        st.last_eval_names = set(rep["eval_names"])
+        w.pending_eval = dict((k, v) for k, v in rep["pending"])
+        w.pending_step = tuple(rep["pending_step"]) if rep["pending_step"] else None
+        w.rows += rep["rows"]
+        w.loss_any = w.loss_any or rep["loss_any"]
+        return True
+    finally:
+        tmp.close()
 
 
 _STATE = ("run", "train_count", "last_train_step", "started", "banner", "entry", "last_eval_step")
