@@ -550,3 +550,34 @@ def test_fast_path_two_processes_equals_record_path(tmp_path, monkeypatch, banne
     rec, fast = _both(p, metrics, splits)
     assert fast == rec
     assert fast.count("\n") > 1000
+
+
+def test_follow_notices_rotation(tmp_path):
+    from lossctl.logs import follow
+
+    p = tmp_path / "live.log"
+    p.write_text("{'loss': 3.0, 'epoch': 0.1}\n")
+    ctx = ParseContext(source=str(p))
+    done = threading.Event()
+
+    def rotate():
+        time.sleep(0.2)
+        p.rename(tmp_path / "live.log.1")
+        (tmp_path / "new.log").write_text("{'loss': 1.0, 'epoch': 0.5}\n")
+        (tmp_path / "new.log").rename(p)
+        time.sleep(0.3)
+        done.set()
+
+    t = threading.Thread(target=rotate)
+    t.start()
+    values = [r.value for r in follow.follow_records(p, hf_console, ctx, stop=done.is_set, poll=0.02)]
+    t.join()
+    assert values == [3.0, 1.0]
+    assert any("rotated" in n for n in ctx.notes)
+
+
+def test_double_quoted_dicts_and_crlf(tmp_path):
+    p = tmp_path / "x.log"
+    p.write_bytes(b'{"loss": 1.5, "epoch": 0.5}\r\n{"loss": 1.25, "epoch": 1.0}\r\n\t{"eval_loss": 1.4, "epoch": 1.0}\t\r\n')
+    df = parse_log(p, log_format="hf-console")
+    assert df[["split", "metric", "value"]].values.tolist() == [["train", "loss", 1.5], ["train", "loss", 1.25], ["eval", "loss", 1.4]]

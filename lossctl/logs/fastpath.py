@@ -171,7 +171,7 @@ class _Writer:
             self.pending_eval[mid] = row
 
 
-PARALLEL_MIN_BYTES = 48 << 20  # a second process reads the second half of bigger logs
+PARALLEL_MIN_BYTES = 16 << 20  # a second process reads the second half of bigger logs
 
 
 def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=None) -> int:

@@ -267,7 +267,8 @@ def read_hparams(line: str, ctx: ParseContext) -> None:
 
 
 def detect(sample: str) -> float:
-    n_train = len(re.findall(r"\{'(?:loss|train_loss|eval_loss|learning_rate)': ", sample))
+    # a metric dict: a loss-like first key with a number (a config dict {"loss": "xent"} is not one)
+    n_train = len(re.findall(r"\{(['\"])(?:loss|train_loss|eval_loss|learning_rate)\1: (?:-?[\d.]|nan|inf|-inf)", sample))
     n_any = len(re.findall(r"\{'(?:eval|test|train)_\w+': |'epoch': [\d.]+\}", sample))
     blocks = len(re.findall(r"\*{5} (?:train|eval|test|predict) metrics \*{5}", sample))
     if n_train >= 2 or (n_train and n_any):
@@ -442,7 +443,7 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
             return out
         out.extend(_block_records(st, ctx))
     start = line.find("{")
-    if start < 0 or "'" not in line:
+    if start < 0 or ("'" not in line and '"' not in line):
         first = line[0]
         if first == "*" and line.startswith("*****"):
             m = _BLOCK_RE.match(line)

@@ -390,7 +390,7 @@ def iter_clean_lines(src: LogSource, ctx=None) -> Iterator[str]:
             for seg in clean_segments(line):
                 yield seg
         else:
-            if line and (line[0] in _PREFIX_START or line[0] == " " or line[-1] == " " or line[0] == "\t"):
+            if line and (line[0] in _PREFIX_START or line[0] in " \t" or line[-1] in " \t"):
                 line = strip_prefixes(line.strip())
             yield line
 
