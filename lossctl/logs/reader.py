@@ -302,10 +302,10 @@ def iter_bytes_chunks(src: LogSource, chunk_size: int = CHUNK) -> Iterator[bytes
                 rest = data
 
 
-def iter_physical_lines(src: LogSource) -> Iterator[tuple[int, str]]:
+def iter_physical_lines(src: LogSource, chunk_size: int = CHUNK) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its newline)."""
     lineno = 0
-    for chunk in iter_text(src):
+    for chunk in iter_text(src, chunk_size):
         lines = chunk.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -404,7 +404,7 @@ def sample_text(src: LogSource, limit: int = SAMPLE_BYTES, max_scan: int = 16 * 
     out: list[str] = []
     size = 0
     scanned = 0
-    for _, line in iter_physical_lines(src):
+    for _, line in iter_physical_lines(src, 1 << 18):
         scanned += len(line) + 1
         segs = clean_segments(line) if ("\r" in line or "\x1b" in line) else [strip_prefixes(line.strip())]
         for seg in segs:
