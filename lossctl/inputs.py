@@ -52,7 +52,7 @@ VAR_COLUMNS = ("var", "variance")
 ID_COLUMNS = ("id", "idx", "index", "sample", "sample_id", "row", "unnamed: 0", "")
 
 # Streaming: bytes per CSV block, records per JSONL / Parquet chunk. Tests shrink them.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 8 << 20
 CHUNK_ROWS = 100_000
 
 _SNIFF_BYTES = 64 * 1024
@@ -800,16 +800,7 @@ def _read_csv(opened: _Opened, kind: str, *, target_kind: str, target_col, input
             x = x[:, 0]
         return Chunk(x, y, v, row0)  # views into the block: no copy
 
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.csv  # noqa: F401
-
-        have_arrow = True
-    except ImportError:
-        have_arrow = False
-    engine = os.environ.get("LOSSCTL_CSV_ENGINE", "pyarrow" if have_arrow else "pandas")
-    if engine == "pyarrow" and not have_arrow:
-        engine = "pandas"
+    engine = csv_engine()
 
     def chunks() -> Iterator[Chunk]:
         gen = _arrow_blocks if engine == "pyarrow" else _pandas_blocks
@@ -830,33 +821,57 @@ def _read_csv(opened: _Opened, kind: str, *, target_kind: str, target_col, input
     return preds
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return sys.modules.get(name, True) is not None and importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def csv_engine() -> str:
+    """The CSV reader: ``pyarrow`` or ``pandas`` (``LOSSCTL_CSV_ENGINE`` overrides).
+
+    pyarrow parses on several threads, pandas' C parser on one but with less CPU per byte
+    (2,000,000 × 10 floats on a 2-core VM: pandas 1.2 CPU-s, pyarrow 1.6). With fewer than four
+    cores pyarrow's threads do not pay for that (see bench/README.md), so pandas reads; with
+    four or more, or without pandas, pyarrow does.
+    """
+    forced = os.environ.get("LOSSCTL_CSV_ENGINE", "").strip().lower()
+    arrow = _importable("pyarrow")
+    if forced == "pyarrow" and arrow:
+        return "pyarrow"
+    if forced == "pandas":
+        return "pandas"
+    if arrow and (_usable_cores() >= 4 or not _importable("pandas")):
+        return "pyarrow"
+    return "pandas"
+
+
 class _ConversionError(Exception):
     pass
 
 
-def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
-    if b'"' not in opened.head:
-        return _arrow_slices(opened, sep, names, wanted)
-    return _arrow_stream(opened, sep, names, wanted)
+def _line_slices(opened: _Opened) -> Iterator[tuple[bytes, int]]:
+    """The data lines (after the header) in slices of about CHUNK_BYTES, cut at line ends.
 
-
-def _arrow_slices(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
-    """Unquoted CSV: cut the bytes at line ends into CHUNK_BYTES slices, parse each with pyarrow.
-
-    pyarrow parses a slice on all cores; memory holds one slice and its columns, whatever the
-    file size (pyarrow's own streaming reader reads many blocks ahead: 2-3x the memory).
+    Yields ``(bytes, line0)``: ``line0`` is the file line of the slice's first line, so a
+    parser's complaint can be traced to a line even on stdin. Only for unquoted CSV (a quoted
+    cell may hold a line break).
     """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
     size = max(int(CHUNK_BYTES), 1)
-    read = pcsv.ReadOptions(column_names=names, use_threads=True, block_size=max(size // 2, 1 << 16))
-    parse = pcsv.ParseOptions(delimiter=sep)
-    conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
     stream = opened.stream
     opened.consumed[0] = len(stream.readline())  # the header, already read by _header
     rest = b""
-    line0 = 2  # file line of the first line in the next slice
+    line0 = 2
     while True:
         data = stream.read(size)
         opened.consumed[0] += len(data)
@@ -871,9 +886,25 @@ def _arrow_slices(opened: _Opened, sep: str, names: list[str], wanted: list[str]
             buf, rest = buf[:cut], buf[cut:]
         else:
             rest = b""
-        if not buf.strip():
-            line0 += buf.count(b"\n")
-            continue
+        if buf.strip():
+            yield buf, line0
+        line0 += buf.count(b"\n")
+
+
+def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    """pyarrow: line slices parsed on all cores (memory: one slice and its columns, whatever the
+    file size; pyarrow's own streaming reader reads many blocks ahead, 2-3x the memory), or the
+    streaming reader when the file has quotes."""
+    if b'"' in opened.head:
+        yield from _arrow_stream(opened, sep, names, wanted)
+        return
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read = pcsv.ReadOptions(column_names=names, use_threads=True, block_size=max(int(CHUNK_BYTES) // 2, 1 << 16))
+    parse = pcsv.ParseOptions(delimiter=sep)
+    conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
+    for buf, line0 in _line_slices(opened):
         try:
             table = pcsv.read_csv(pa.py_buffer(buf), read_options=read, parse_options=parse, convert_options=conv)
         except pa.ArrowInvalid as e:
@@ -887,7 +918,6 @@ def _arrow_slices(opened: _Opened, sep: str, names: list[str], wanted: list[str]
                 out[:, j] = table.column(j).to_numpy(zero_copy_only=False)
             del table
             yield out
-        line0 += buf.count(b"\n")
 
 
 def _locate_in_slice(buf: bytes, line0: int, source: str, sep: str, names: list[str], wanted: list[str],
@@ -951,24 +981,39 @@ def _arrow_stream(opened: _Opened, sep: str, names: list[str], wanted: list[str]
 
 
 def _pandas_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
+    """pandas' C parser (one thread, float64 columns): line slices, or chunks when the file has quotes."""
     import pandas as pd
 
+    if b'"' not in opened.head:
+        cols = [names.index(w) for w in wanted]
+        for buf, line0 in _line_slices(opened):
+            try:
+                df = pd.read_csv(io.BytesIO(buf), sep=sep, header=None, names=names, usecols=cols,
+                                 dtype=np.float64, engine="c", encoding="utf-8")
+            except (ValueError, pd.errors.ParserError) as e:  # UnicodeDecodeError is a ValueError too
+                _locate_in_slice(buf, line0, opened.name, sep, names, wanted, str(e))
+                raise InputError(f"cannot be read as {'TSV' if sep == chr(9) else 'CSV'}: {str(e)[:200]}",
+                                 source=opened.name) from None
+            lines = buf.count(b"\n") + (0 if buf.endswith(b"\n") else 1)
+            if buf.count(sep.encode()) != lines * (len(names) - 1):  # pandas pads short rows with NaN
+                _locate_in_slice(buf, line0, opened.name, sep, names, wanted, "")  # raises unless blank lines
+            yield df[wanted].to_numpy(dtype=np.float64)
+        return
     row_bytes = max(8, len(opened.head) // max(1, opened.head.count(b"\n")))
     chunksize = max(1, int(CHUNK_BYTES) // row_bytes)
-    src: Any = opened.stream  # read through our stream: its position drives the progress bar
     try:
-        reader = pd.read_csv(src, sep=sep, usecols=wanted, dtype=np.float64, chunksize=chunksize, engine="c",
-                             encoding="utf-8-sig")
+        reader = pd.read_csv(opened.stream, sep=sep, usecols=wanted, dtype=np.float64, chunksize=chunksize,
+                             engine="c", encoding="utf-8-sig")
         for df in reader:
             yield df[wanted].to_numpy(dtype=np.float64)
+    except UnicodeDecodeError as e:  # a ValueError: check it first
+        raise _ConversionError(f"encoding: {e}") from None
+    except pd.errors.ParserError as e:  # a ValueError too
+        raise InputError(f"cannot be read as CSV: {str(e)[:200]}", source=opened.name) from None
     except ValueError as e:
         if "could not convert" in str(e) or "Unable to parse" in str(e):
             raise _ConversionError(str(e)) from None
         raise InputError(f"cannot be read as CSV: {e}", source=opened.name) from None
-    except pd.errors.ParserError as e:
-        raise InputError(f"cannot be read as CSV: {str(e)[:200]}", source=opened.name) from None
-    except UnicodeDecodeError:
-        raise _ConversionError("encoding") from None
 
 
 def _locate_bad_cell(opened: _Opened, sep: str, names: list[str], wanted: list[str], detail: str = "") -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import sys
 
 import numpy as np
@@ -426,3 +427,41 @@ def test_explain_over_several_chunks_reduces_the_whole_file(tmp_path, monkeypatc
     assert many.explanation == one.explanation
     assert "… (497 more rows)" in many.explanation
     assert many.explanation[-1] == f"loss (mean) = {one.value:.4f}"
+
+
+@pytest.mark.parametrize("engine", ["pyarrow", "pandas"])
+@pytest.mark.parametrize("body, message", [
+    ("0,1,2\n1,x,3\n", "<stdin>:3: column 'a': 'x' is not a number"),
+    ("0,1,2\n1,2\n", "<stdin>:3: has 2 cells where the header has 3 columns"),
+    ("0,1,2\n1,2,3,4\n", "<stdin>:3: has 4 cells where the header has 3 columns"),
+    ("0,1,2\n1,caf\xe9,3\n", "<stdin>:3: is not UTF-8 text (byte 0xe9)"),
+])
+def test_csv_errors_on_stdin_name_the_line_with_either_engine(monkeypatch, engine, body, message):
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", engine)
+    data = ("label,a,b\n" + body).encode("latin-1")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    with pytest.raises(InputError) as e:
+        compute("cross-entropy", "-")
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("engine", ["pyarrow", "pandas"])
+def test_blank_lines_and_nan_words_are_fine(monkeypatch, engine, tmp_path):
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", engine)
+    p = tmp_path / "p.csv"
+    p.write_text("label,a,b\n0,2,1\n\n1,nan,1\n")
+    r = compute("cross-entropy", p)
+    assert r.count == 2 and math.isnan(r.value)
+    assert r.warnings[0].startswith("1 NaN/inf value in the data; first: input row 1, column 'a'")
+
+
+def test_the_default_csv_engine_follows_the_cores(monkeypatch):
+    monkeypatch.delenv("LOSSCTL_CSV_ENGINE", raising=False)
+    monkeypatch.setattr(inputs, "_usable_cores", lambda: 2)
+    assert inputs.csv_engine() == "pandas"
+    monkeypatch.setattr(inputs, "_usable_cores", lambda: 8)
+    assert inputs.csv_engine() == "pyarrow"
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert inputs.csv_engine() == "pandas"
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", "pyarrow")
+    assert inputs.csv_engine() == "pandas"  # asked for, but not importable
