@@ -581,3 +581,23 @@ def test_double_quoted_dicts_and_crlf(tmp_path):
     p.write_bytes(b'{"loss": 1.5, "epoch": 0.5}\r\n{"loss": 1.25, "epoch": 1.0}\r\n\t{"eval_loss": 1.4, "epoch": 1.0}\t\r\n')
     df = parse_log(p, log_format="hf-console")
     assert df[["split", "metric", "value"]].values.tolist() == [["train", "loss", 1.5], ["train", "loss", 1.25], ["eval", "loss", 1.4]]
+
+
+def test_table_summary_from_the_fast_path_equals_the_record_path(cli, tmp_path, monkeypatch):
+    p = tmp_path / "big.log"
+    _synthetic(p)
+    fast = cli(["parse", p])
+    monkeypatch.setattr(fastpath, "applies", lambda *a, **k: False)
+    slow = cli(["parse", p])
+    assert fast.code == slow.code == 0
+    assert fast.out == slow.out
+    rows = {tuple(ln.split()[:3]): ln.split()[3:] for ln in fast.out.splitlines()[3:]}
+    assert rows[("1", "train", "loss")][:2] == ["2000", "1"]  # run 1: 2000 points, one NaN
+    assert rows[("2", "train", "loss")][:2] == ["1000", "0"]
+
+
+def test_fast_path_quotes_odd_names(tmp_path):
+    p = tmp_path / "x.log"
+    p.write_text("{'loss': 1.0, 'eval_a,b': 2.0, 'epoch': 0.5}\n" * 3)
+    rec, fast = _both(p)
+    assert fast == rec and '"a,b"' in fast

@@ -111,6 +111,14 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
 
     stream = iter_records(file, log_format=log_format, run=run)
     out_mod.note(f"{stream.source}: read as {stream.format}")
+    if fmt == "table" and fastpath.applies(stream, run=run):
+        sink = export.SummarySink()
+        n = fastpath.write_csv(stream, sink, metrics=metrics, splits=splits, run=run)
+        _report(stream)
+        if n == 0:
+            raise errors.InputError("no records match the filters", hint="run without --metric/--split/--run")
+        _summary_table(stream, sink.rows())
+        return
     if fmt in ("csv", "tsv") and fastpath.applies(stream, run=run):
         n = fastpath.write_csv(stream, sys.stdout, sep="," if fmt == "csv" else "\t",
                                metrics=metrics, splits=splits, run=run)
@@ -136,17 +144,21 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
     if fmt == "table":
         rows = summarize(records)
         _report(stream)
-        cols = list(export.SUMMARY_COLUMNS)
-        title = f"{stream.source} ({stream.format})"
-        if len({r["run"] for r in rows}) == 1:
-            cols.remove("run")
-        _table(title, [_HEAD.get(c, c) for c in cols], [[r[c] for c in cols] for r in rows], fold=("metric",))
+        _summary_table(stream, rows)
         return
     export.write_long(records, fmt, sys.stdout)
     _report(stream)
 
 
 _HEAD = {"min_step": "at step", "nan": "NaN"}
+
+
+def _summary_table(stream, rows) -> None:
+    cols = list(export.SUMMARY_COLUMNS)
+    title = f"{stream.source} ({stream.format})"
+    if len({r["run"] for r in rows}) == 1:
+        cols.remove("run")
+    _table(title, [_HEAD.get(c, c) for c in cols], [[r[c] for c in cols] for r in rows], fold=("metric",))
 
 
 def _run_wide(file, *, log_format, fmt, metrics, splits, run) -> None:

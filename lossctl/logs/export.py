@@ -11,6 +11,7 @@ has no NaN).
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from typing import IO, Any, Iterable, Iterator
@@ -126,6 +127,50 @@ def filter_records(records: Iterable[Record], metrics: list[str] | None, splits:
         if mset and r.metric not in mset and r.name not in mset:
             continue
         yield r
+
+
+class SummarySink:
+    """A text sink for long CSV rows (``run,step,epoch,split,metric,value``) that keeps
+    only the per-series summary: used to summarise big logs from the fast CSV path."""
+
+    def __init__(self, sep: str = ",") -> None:
+        self.sep = sep
+        self.series: dict[tuple, dict[str, Any]] = {}
+        self.header = True
+        self.rest = ""
+
+    def write(self, text: str) -> int:
+        data = self.rest + text
+        cut = data.rfind("\n") + 1
+        self.rest = data[cut:]
+        lines = data[:cut].split("\n")
+        lines.pop()
+        if self.header and lines:
+            lines = lines[1:]
+            self.header = False
+        rows = csv.reader(lines, delimiter=self.sep) if '"' in data else (ln.split(self.sep) for ln in lines)
+        series = self.series
+        for run, step, _epoch, split, metric, value in rows:
+            key = (run, split, metric)
+            s = series.get(key)
+            v = float(value)
+            if s is None:
+                s = series[key] = {"run": int(run), "split": split, "metric": metric, "points": 0,
+                                   "first": v, "last": v, "min": None, "min_step": None, "nan": 0}
+            s["points"] += 1
+            s["last"] = v
+            if v != v:
+                s["nan"] += 1
+            elif s["min"] is None or v < s["min"]:
+                s["min"] = v
+                s["min_step"] = int(step) if step.lstrip("-").isdigit() else (float(step) if step else None)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self.series.values())
 
 
 SUMMARY_COLUMNS = ("run", "split", "metric", "points", "nan", "first", "last", "min", "min_step")

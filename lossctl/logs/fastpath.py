@@ -33,7 +33,7 @@ from typing import IO
 
 from lossctl.logs import hf_console, reader, tidy
 from lossctl.logs.base import Record
-from lossctl.logs.export import fmt_float, fmt_step
+from lossctl.logs.export import _quote, fmt_float, fmt_step
 
 # A chunk is read the fast way only when every line holds exactly one dict (so there
 # is no banner, metrics block, hyper-parameter or resume line in it) and none of these
@@ -134,7 +134,7 @@ class _Writer:
         if mid == 0:
             ok = (not self.splits or split in self.splits) and (
                 not self.metrics or metric in self.metrics or name in self.metrics)
-            mid = self.names[key] = f"{split}{self.sep}{metric}" if ok else None
+            mid = self.names[key] = f"{_quote(split, self.sep)}{self.sep}{_quote(metric, self.sep)}" if ok else None
         return mid
 
     def flush_eval(self, parts: list[str]) -> None:
