@@ -420,7 +420,8 @@ Examples:
   lossctl parse trainer_state.json --format csv --metric loss
   lossctl parse metrics.csv --wide --format csv
   lossctl parse run.log.gz --split eval --format ndjson
-  tail -f train.log | lossctl parse - --format csv
+  zcat run.log.gz | lossctl parse - --format csv
+  tail -f train.log | lossctl parse - --follow --log-format hf-console
   lossctl parse train.log --follow --format csv --metric loss
   lossctl parse --list-formats
 """

@@ -601,3 +601,12 @@ def test_fast_path_quotes_odd_names(tmp_path):
     p.write_text("{'loss': 1.0, 'eval_a,b': 2.0, 'epoch': 0.5}\n" * 3)
     rec, fast = _both(p)
     assert fast == rec and '"a,b"' in fast
+
+
+def test_follow_stdin_needs_a_format_and_streams(cli):
+    r = cli(["parse", "-", "--follow"], stdin=HF)
+    assert r.code == 2 and "--follow on stdin needs --log-format" in r.err
+    r = cli(["parse", "-", "--follow", "--log-format", "hf-console", "--metric", "loss"], stdin=HF)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == ["run,step,epoch,split,metric,value", "1,1,0.5,train,loss,2.5",
+                                  "1,2,1.0,train,loss,2.0", "1,2,1.0,eval,loss,2.25", "1,3,1.5,train,loss,1.5"]

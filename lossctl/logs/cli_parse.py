@@ -182,18 +182,28 @@ def _run_wide(file, *, log_format, fmt, metrics, splits, run) -> None:
 
 
 def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
-    from lossctl.logs import RecordStream, follow, reader
+    from lossctl.logs import follow, reader
 
     if fmt == "table":
         fmt = "csv"
         out_mod.note("--follow prints records as they come: using --format csv")
-    if file == "-":
-        stream = RecordStream(file, log_format=log_format, run=run, window=0, require_loss=False)
-        out_mod.note(f"{stream.source}: read as {stream.format}")
-        records = export.filter_records(stream, metrics, splits)
-        export.write_long(records, fmt, sys.stdout, flush_every=1)
-        return
     from lossctl.logs import get_format, detect_format
+
+    if file == "-":
+        if not log_format:
+            raise errors.UsageError("--follow on stdin needs --log-format NAME (the format cannot be "
+                                    "detected before the data has arrived)",
+                                    hint="e.g. tail -f train.log | lossctl parse - --follow --log-format hf-console")
+        module = get_format(log_format)
+        from lossctl.logs.base import ParseContext as _Ctx
+
+        ctx = _Ctx(source="<stdin>")
+        out_mod.note(f"<stdin>: read as {module.NAME} (following; Ctrl-C stops)")
+        recs = follow.stream_records(sys.stdin.buffer, module, ctx)
+        if run is not None:
+            recs = (r for r in recs if r.run == run)
+        export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
+        return
     from lossctl.logs.base import ParseContext
 
     import time

@@ -108,6 +108,27 @@ class _Tail:
             self.fh.close()
 
 
+def stream_records(stream, module, ctx: ParseContext) -> Iterator[Record]:
+    """Records of a line format read from a byte stream (a pipe) line by line, as lines
+    arrive: ``tail -f train.log | lossctl parse - --follow --log-format NAME``."""
+    if getattr(module, "KIND", "lines") != "lines":
+        raise InputError(f"--follow on stdin needs a line format; {module.NAME} is read as a whole document",
+                         hint="give the file name instead of -")
+
+    def clean() -> Iterator[str]:
+        for n, raw in enumerate(iter(stream.readline, b""), start=1):
+            ctx.lineno = n  # type: ignore[attr-defined]
+            if n == 1:
+                reader.check_lfs(raw, ctx.source)
+            line = raw.rstrip(b"\n").decode("utf-8", errors="replace")
+            if "\r" in line or "\x1b" in line or "\x08" in line:
+                yield from reader.clean_segments(line)
+            else:
+                yield reader.strip_prefixes(line.strip())
+
+    yield from tidy.postprocess(module.parse(clean(), ctx), ctx, window=0)
+
+
 def follow_records(path, module, ctx: ParseContext, *, stop: Callable[[], bool] = lambda: False,
                    poll: float = 0.25, on_reset: Callable[[str], None] | None = None) -> Iterator[Record]:
     """Records of ``path`` read with format ``module``, as the file grows (until ``stop()``)."""
