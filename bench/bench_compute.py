@@ -75,21 +75,26 @@ def bench_big(runs: int, rows: int) -> None:
                                      {"LOSSCTL_CSV_ENGINE": "pyarrow"}),
         "lossctl (pandas engine)": ([LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"],
                                     {"LOSSCTL_CSV_ENGINE": "pandas"}),
+        "lossctl (default: engine by load)": ([LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"],
+                                              {"LOSSCTL_CSV_ENGINE": ""}),
     }
     results: dict[str, list[tuple[float, int]]] = {k: [] for k in cases}
     values: dict[str, list[float]] = {k: [] for k in cases}
+    picked: list[str] = []
     for i in range(runs):
+        picked.append(subprocess.run([PY, "-c", "from lossctl.inputs import csv_engine; print(csv_engine())"],
+                                     capture_output=True, text=True, env={**os.environ, "LOSSCTL_CSV_ENGINE": ""}
+                                     ).stdout.strip())
         for name, (cmd, env) in cases.items():
             wall, rss, out = timed(cmd, env)
             results[name].append((wall, rss))
             values[name].append(float(out) if name.startswith("baseline") else json.loads(out)["value"])
-        print(f"  run {i + 1}/{runs}: " + ", ".join(f"{n.split(' ')[0]}{' ' + n.split('(')[1][:-1] if '(' in n else ''}"
-                                                      f"={results[n][-1][0]:.2f}s" for n in cases), flush=True)
+        print(f"  run {i + 1}/{runs}: " + ", ".join(f"{n}={results[n][-1][0]:.2f}s" for n in cases), flush=True)
 
     ref = values["baseline (pandas.read_csv + torch)"][0]
     base_wall = statistics.median(w for w, _ in results["baseline (pandas.read_csv + torch)"])
     base_rss = statistics.median(r for _, r in results["baseline (pandas.read_csv + torch)"])
-    print(f"\n  {'':38} {'median wall':>11} {'÷ baseline':>10} {'peak RSS':>9} {'÷ baseline':>10}  value")
+    print(f"\n  {'':36} {'median wall':>11} {'÷ baseline':>10} {'peak RSS':>9} {'÷ baseline':>10}  value")
     ok = True
     for name in cases:
         wall = statistics.median(w for w, _ in results[name])
@@ -97,9 +102,10 @@ def bench_big(runs: int, rows: int) -> None:
         worst = max(abs(v - ref) / abs(ref) for v in values[name])
         match = worst <= 1e-9
         ok &= match
-        print(f"  {name:38} {wall:10.2f}s {wall / base_wall:10.2f} {rss:7d}MB {rss / base_rss:10.2f}  "
+        print(f"  {name:36} {wall:10.2f}s {wall / base_wall:10.2f} {rss:7d}MB {rss / base_rss:10.2f}  "
               f"{values[name][0]!r} ({'matches torch, rel err ' + format(worst, '.1e') if match else 'MISMATCH'})")
-    print(f"\n  all values match torch within rtol 1e-9: {'yes' if ok else 'NO'}")
+    print(f"\n  the default engine picked (per round, just before it): {', '.join(picked)}")
+    print(f"  all values match torch within rtol 1e-9: {'yes' if ok else 'NO'}")
     if not ok:
         raise SystemExit(1)
 

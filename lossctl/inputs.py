@@ -837,13 +837,21 @@ def _importable(name: str) -> bool:
         return False
 
 
+def _idle_cores() -> float:
+    cores = _usable_cores()
+    try:
+        return cores - os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(cores)
+
+
 def csv_engine() -> str:
     """The CSV reader: ``pyarrow`` or ``pandas`` (``LOSSCTL_CSV_ENGINE`` overrides).
 
-    pyarrow parses on several threads, pandas' C parser on one but with less CPU per byte
-    (2,000,000 × 10 floats on a 2-core VM: pandas 1.2 CPU-s, pyarrow 1.6). With fewer than four
-    cores pyarrow's threads do not pay for that (see bench/README.md), so pandas reads; with
-    four or more, or without pandas, pyarrow does.
+    pyarrow parses on several threads; pandas' C parser on one, with less CPU per byte
+    (2,000,000 × 10 floats: pandas 1.2 CPU-s, pyarrow 1.5). pyarrow's threads pay only when
+    cores are free: with four or more cores, or two idle ones (load average), pyarrow reads;
+    on a busy small machine pandas does (see bench/README.md for the measurements).
     """
     forced = os.environ.get("LOSSCTL_CSV_ENGINE", "").strip().lower()
     arrow = _importable("pyarrow")
@@ -851,7 +859,7 @@ def csv_engine() -> str:
         return "pyarrow"
     if forced == "pandas":
         return "pandas"
-    if arrow and (_usable_cores() >= 4 or not _importable("pandas")):
+    if arrow and (_usable_cores() >= 4 or _idle_cores() >= 1.5 or not _importable("pandas")):
         return "pyarrow"
     return "pandas"
 

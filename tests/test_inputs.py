@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import math
+import os
 import sys
 
 import numpy as np
@@ -458,7 +459,11 @@ def test_blank_lines_and_nan_words_are_fine(monkeypatch, engine, tmp_path):
 def test_the_default_csv_engine_follows_the_cores(monkeypatch):
     monkeypatch.delenv("LOSSCTL_CSV_ENGINE", raising=False)
     monkeypatch.setattr(inputs, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))  # a busy 2-core machine
     assert inputs.csv_engine() == "pandas"
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.3, 0.3))  # an idle one
+    assert inputs.csv_engine() == "pyarrow"
+    monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 6.0, 6.0))
     monkeypatch.setattr(inputs, "_usable_cores", lambda: 8)
     assert inputs.csv_engine() == "pyarrow"
     monkeypatch.setitem(sys.modules, "pyarrow", None)
