@@ -610,3 +610,57 @@ def test_follow_stdin_needs_a_format_and_streams(cli):
     assert r.code == 0, r.err
     assert r.out.splitlines() == ["run,step,epoch,split,metric,value", "1,1,0.5,train,loss,2.5",
                                   "1,2,1.0,train,loss,2.0", "1,2,1.0,eval,loss,2.25", "1,3,1.5,train,loss,1.5"]
+
+
+_LINE_KINDS = [
+    lambda r, s: f"{{'loss': {r.choice(['nan', 'inf', f'{r.random():.4f}', repr(r.random()), '0.0'])}, 'grad_norm': "
+                 f"{r.choice(['nan', f'{r.random() * 3:.6f}'])}, 'learning_rate': {r.random() * 1e-4:.6e}, 'epoch': {s / 100:.2f}}}",
+    lambda r, s: f"{{'eval_loss': {r.random():.6f}, 'eval_runtime': 1.5, 'epoch': {s / 100:.2f}}}",
+    lambda r, s: f" 45%|████▌     | {s}/100 [01:23<01:40,  1.23it/s]\r{{'loss': {r.random():.4f}, 'learning_rate': 1e-05, 'epoch': {s / 100:.2f}}}",
+    lambda r, s: "***** Running training *****",
+    lambda r, s: "logging_steps=5,",
+    lambda r, s: "***** eval metrics *****\n  epoch = 1.0\n  eval_loss = 0.5\n",
+    lambda r, s: "{'loss': tensor(1.0), 'epoch': 1.0}",
+    lambda r, s: "some warning line",
+    lambda r, s: "{'train_runtime': 1.0, 'train_loss': 0.5, 'epoch': 1.0}",
+    lambda r, s: "fsdp_config={'min_num_params': 0}",
+    lambda r, s: "{'eval_a,b': 1.0, 'eval_loss': 0.25, 'epoch': 1.0}",
+    lambda r, s: "{'grad_norm': 0.3, 'loss': 1.0, 'epoch': 1.0}",
+    lambda r, s: "{'loss': 1.0}",
+    lambda r, s: "{'loss': 1.0, 'total_loss': 2.0, 'learning_rate': 1e-05, 'epoch': 1.0}",
+    lambda r, s: "[rank0]: {'loss': 1.0, 'epoch': 2.0}",
+    lambda r, s: "{'loss': 1.0, 'note': 'x', 'epoch': 2.0}",
+    lambda r, s: "{'loss': 1.0, 'epoch': 2.0} {'eval_loss': 1.0, 'epoch': 2.0}",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_path_equals_record_path_on_random_mixes(tmp_path, monkeypatch, seed):
+    import random
+
+    r = random.Random(seed)
+    monkeypatch.setattr(fastpath, "PARALLEL_MIN_BYTES", r.choice([1000, 10**12]))
+    monkeypatch.setattr(fastpath.reader, "CHUNK", r.choice([2000, 1 << 22]))
+    weights = [r.random() ** 3 for _ in _LINE_KINDS]
+    p = tmp_path / "mix.log"
+    with open(p, "w") as f:
+        for s in range(1, r.randint(2, 300)):
+            f.write(r.choices(_LINE_KINDS, weights)[0](r, s) + "\n")
+    metrics = r.choice([None, ["loss"], ["loss", "grad_norm"]])
+    splits = r.choice([None, ["train"], ["eval"]])
+    try:
+        a = io.StringIO()
+        export.write_long(export.filter_records(iter_records(p), metrics, splits), "csv", a)
+        rec = a.getvalue()
+    except errors.LossctlError as e:
+        rec = f"error: {e}"
+    stream = iter_records(p)
+    if not fastpath.applies(stream):
+        return
+    try:
+        b = io.StringIO()
+        fastpath.write_csv(stream, b, metrics=metrics, splits=splits)
+        fast = b.getvalue()
+    except errors.LossctlError as e:
+        fast = f"error: {e}"
+    assert fast == rec

@@ -95,17 +95,20 @@ class _Bail(Exception):
 
 
 def applies(stream, *, run=None) -> bool:
-    """Use the fast path: an HF console log in a file, with no resume inside it (a resume
-    re-logs steps, and the record path's de-duplication is needed then). The check reads
+    """Use the fast path: an HF console log in a file, with no resume inside it and no
+    dict with its own step (steps could then go back, and the record path's
+    de-duplication and run splitting are needed). The check reads
     the file in 8 MiB blocks (not mmap: mapped pages would count in the process's RSS)."""
     if stream.format != hf_console.NAME or stream.src.path is None:
         return False
-    needle = b"Continuing training"
+    # a resume, or dicts that carry their own step (which may go back): record path
+    needles = (b"Continuing training", b"'step': ", b"'global_step': ")
     try:
         with stream.src.open_bytes() as fh:
             tail = b""
             while data := fh.read(1 << 23):
-                if needle in data or needle in tail + data[:64]:
+                edge = tail + data[:64]
+                if any(n in data or n in edge for n in needles):
                     return False
                 tail = data[-64:]
         return True
@@ -236,9 +239,8 @@ def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_sl
     if not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk:
         saved = _snapshot(st, w)
         try:
-            if first_key_only:
-                _first_key_chunk(chunk, st, ctx, w, canon, parts)
-            elif not _shape_chunk(chunk, st, ctx, w, canon, parts):
+            if not (first_key_only and _pairs_chunk(chunk, st, ctx, w, canon, parts)) and not _shape_chunk(
+                    chunk, st, ctx, w, canon, parts):
                 _dict_chunk(chunk, st, ctx, w, canon, parts)
             return True
         except (_Bail, ValueError, UnicodeError):
@@ -439,6 +441,20 @@ def shape_metrics(keys) -> list[str]:
     return [tidy.canonical(k.decode("ascii", "replace"))[1] for k in keys if k != b"epoch"]
 
 
+def _dedup_entry(recs: list[Record]) -> list[Record]:
+    """Records of one dict with the same (split, metric): the last value at the first place."""
+    out: list[Record] = []
+    at: dict[tuple, int] = {}
+    for r in recs:
+        key = (r.group, r.split, r.metric)
+        if key in at:
+            out[at[key]] = r
+        else:
+            at[key] = len(out)
+            out.append(r)
+    return out
+
+
 def _slow_chunk(chunk: bytes, lineno: int, st, ctx, w: _Writer, parts: list[str]) -> None:
     text = chunk.decode("utf-8", errors="replace")
     lines = text.split("\n")
@@ -451,94 +467,45 @@ def _slow_chunk(chunk: bytes, lineno: int, st, ctx, w: _Writer, parts: list[str]
         else:
             segs = [reader.strip_prefixes(raw.strip())]
         for seg in segs:
-            for r in hf_console.feed(seg, st, ctx):
+            recs = hf_console.feed(seg, st, ctx)
+            if len(recs) > 1:
+                recs = _dedup_entry(recs)
+            for r in recs:
                 w.add_record(r, parts)
 
 
-_ARITY_RE: dict[int, re.Pattern] = {}
-
-
-def _train_re(arity: int) -> re.Pattern:
-    """A train dict ``{'loss': v, <arity-2 other pairs>, 'epoch': e}``: (v, e) in one scan."""
-    rx = _ARITY_RE.get(arity)
-    if rx is None:
-        rx = _ARITY_RE[arity] = re.compile(
-            rb"\{'loss': ([^,}\n]*)" + rb"(?:, '[^'\n]*': [^,}\n]*)" * (arity - 2) + rb", 'epoch': ([^,}\n]*)\}")
-    return rx
-
-
-def _first_key_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> None:
+def _pairs_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
+    """``--metric loss``: train dicts (all of the first train dict's keys, in its order, and
+    nothing but 'loss' wanted among them) as (loss, epoch) pairs with one regex. False:
+    not applicable (the general readers take the chunk)."""
     n = chunk.count(b"\n")
     if chunk.count(b"{'") != n:
-        raise _Bail
-    arity = w.__dict__.get("_arity")
-    if arity is None:
+        return False
+    cache = w.__dict__.setdefault("_pairs_shape", {})
+    if "rx" not in cache:
         i = chunk.find(b"{'loss': ")
-        if i >= 0:
-            arity = w.__dict__["_arity"] = chunk.count(b"': ", i, chunk.find(b"}", i))
+        if i < 0:
+            return False
+        keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
+        shape = _shape(keys, w)
+        want = w.wanted("loss", "train", "loss")
+        if shape[0] != "train" or shape[2] is None or keys[0] != b"loss" or shape[1] not in ([], [(0, want)]):
+            cache["rx"] = None
+        else:
+            cache["rx"] = re.compile(rb"\{'loss': ([^,}\n]*)" + b"".join(
+                rb", '" + re.escape(k) + rb"': " + (rb"([^,}\n]*)" if k == b"epoch" else rb"[^,}\n]*")
+                for k in keys[1:]) + rb"\}")
+            if keys[-1] != b"epoch":
+                cache["rx"] = None  # the pairs must come out as (loss, epoch)
+    rx = cache["rx"]
+    if rx is None:
+        return False
     n_eval = chunk.count(b"{'eval_")
-    if arity and arity >= 2 and n_eval < n:
-        pairs = _train_re(arity).findall(chunk)
-        if len(pairs) + n_eval == n:
-            return _train_pairs_chunk(chunk, pairs, n_eval, st, ctx, w, canon, parts)
-    firsts = _FIRST_RE.findall(chunk)
-    if len(firsts) != n:
-        raise _Bail
-    epochs = _EPOCH_RE.findall(chunk)
-    if len(epochs) != n:
-        raise _Bail
-    keys = set(map(itemgetter(0), firsts))
-    if not all(k == b"loss" or k.startswith(b"eval_") for k in keys):
-        raise _Bail
-    if st.banner and n:
-        raise _Bail
-    ls = hf_console._logging_steps(ctx)
-    run = st.run + 1
-    if n and not w.loss_any and (b"loss" in keys or any(tidy.is_loss(k.decode("ascii", "replace")) for k in keys)):
-        w.loss_any = True
-    sep = w.sep
-    want_train = w.wanted("loss", "train", "loss")
-    if w.run is not None and run != w.run:
-        want_train = None
-    # positions of eval dicts (rare): the train dicts between them have consecutive steps
-    eval_at = [i for i, k in enumerate(map(itemgetter(0), firsts)) if k != b"loss"] if len(keys) > 1 else []
-    bounds = eval_at + [n]
-    start = 0
-    c = canon.__getitem__
-    for b in bounds:
-        if b > start:  # train dicts firsts[start:b]
-            count = b - start
-            c0 = st.train_count
-            if want_train is not None:
-                if ls == int(ls):
-                    steps = map(str, range(int((c0 + 1) * ls), int((c0 + count) * ls) + 1, int(ls)))
-                else:
-                    steps = (fmt_step((c0 + j) * ls) for j in range(1, count + 1))
-                w.flush_eval(parts)
-                vals = firsts[start:b] if start or b < n else firsts
-                parts.append("".join(chain.from_iterable(zip(
-                    repeat(f"{run}{sep}"), steps, repeat(sep), map(c, epochs[start:b]),
-                    repeat(f"{sep}{want_train}{sep}"), map(c, map(itemgetter(1), vals)), repeat("\n")))))
-                w.rows += count
-            st.train_count = c0 + count
-            st.last_train_step = st.train_count * ls
-            st.started = True
-            st.entry += count
-        if b < n:  # an eval dict: its first key
-            k, v = firsts[b]
-            name = k.decode("ascii", "replace")
-            split, metric = tidy.canonical(name)
-            step = hf_console.eval_step(st)
-            st.entry += 1
-            st.last_eval_names = {name}  # only the first key is known here
-            mid = w.wanted(name, split, metric)
-            if mid is not None and not (w.run is not None and run != w.run):
-                rec_step = (run, step)
-                if w.pending_step != rec_step:
-                    w.flush_eval(parts)
-                    w.pending_step = rec_step
-                w.pending_eval[mid] = f"{run}{sep}{fmt_step(step)}{sep}{c(epochs[b])}{sep}{mid}{sep}{c(v)}\n"
-        start = b + 1
+    pairs = rx.findall(chunk)
+    if len(pairs) + n_eval != n:
+        return False
+    _train_pairs_chunk(chunk, pairs, n_eval, st, ctx, w, canon, parts)
+    return True
 
 
 def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, canon: _Canon,
@@ -593,22 +560,35 @@ def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, ca
             st.entry += count
         start = b
         if d is not None:
-            m = _FIRST_RE.match(d)
-            e = _EPOCH_RE.search(d)
-            if m is None:
-                raise _Bail
-            name = m.group(1).decode("ascii", "replace")
-            split, metric = tidy.canonical(name)
-            step = hf_console.eval_step(st)
-            st.entry += 1
-            st.last_eval_names = {name}
-            mid = w.wanted(name, split, metric)
-            if mid is not None and not (w.run is not None and run != w.run):
-                if w.pending_step != (run, step):
-                    w.flush_eval(parts)
-                    w.pending_step = (run, step)
-                w.pending_eval[mid] = (f"{run}{sep}{fmt_step(step)}{sep}{c(e.group(1)) if e else ''}"
-                                       f"{sep}{mid}{sep}{c(m.group(2))}\n")
+            _eval_dict(d, st, w, canon, run, parts)
+
+
+def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[str]) -> None:
+    """One eval dict of a fast chunk, read in full (it is rare): rows held until the next
+    train dict, a repeated eval at the same step replaces them (as the record path)."""
+    pairs = _PAIR_RE.findall(d)
+    keys = tuple(map(itemgetter(0), pairs))
+    shapes = w.__dict__.setdefault("_shapes", {})
+    shape = shapes.get(keys)
+    if shape is None:
+        shape = shapes[keys] = _shape(keys, w)
+    ekind, ecols, eep, ehas = shape
+    if ekind != "eval":
+        raise _Bail
+    if ehas and not w.loss_any:
+        w.loss_any = True
+    step = hf_console.eval_step(st)
+    st.entry += 1
+    st.last_eval_names = {k.decode("ascii", "replace") for k in keys if k != b"epoch"}
+    if ecols and not (w.run is not None and run != w.run):
+        if w.pending_step != (run, step):
+            w.flush_eval(parts)
+            w.pending_step = (run, step)
+        c = canon.__getitem__
+        sep = w.sep
+        h = f"{run}{sep}{fmt_step(step)}{sep}{c(pairs[eep][1]) if eep is not None else ''}{sep}"
+        for i, mid in ecols:
+            w.pending_eval[mid] = f"{h}{mid}{sep}{c(pairs[i][1])}\n"
 
 
 def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
@@ -677,28 +657,7 @@ def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[s
             st.entry += count
         start = b
         if d is not None:
-            pairs = _PAIR_RE.findall(d)
-            keys = tuple(map(itemgetter(0), pairs))
-            shapes = w.__dict__.setdefault("_shapes", {})
-            shape = shapes.get(keys)
-            if shape is None:
-                shape = shapes[keys] = _shape(keys, w)
-            ekind, ecols, eep, ehas = shape
-            if ekind != "eval":
-                raise _Bail
-            if ehas and not w.loss_any:
-                w.loss_any = True
-            step = hf_console.eval_step(st)
-            st.entry += 1
-            st.last_eval_names = {k.decode("ascii", "replace") for k in keys if k != b"epoch"}
-            if ecols and not (w.run is not None and run != w.run):
-                if w.pending_step != (run, step):
-                    w.flush_eval(parts)
-                    w.pending_step = (run, step)
-                c = canon.__getitem__
-                h = f"{run}{sep}{fmt_step(step)}{sep}{c(pairs[eep][1]) if eep is not None else ''}{sep}"
-                for i, mid in ecols:
-                    w.pending_eval[mid] = f"{h}{mid}{sep}{c(pairs[i][1])}\n"
+            _eval_dict(d, st, w, canon, run, parts)
     return True
 
 
@@ -769,9 +728,12 @@ def _shape(keys: tuple[bytes, ...], w: _Writer):
     if not named:
         return ("other", [], None, False)
     kind = "train" if any(sm[0] == "train" for _, _, sm in named) else "eval"
-    cols = []
+    # two keys of one dict with the same canonical name (loss, total_loss): the last value
+    # at the place of the first, as the record path's de-duplication
+    order: dict[str, int] = {}
     for i, n, (split, metric) in named:
         mid = w.wanted(n, split, metric)
         if mid is not None:
-            cols.append((i, mid))
+            order[mid] = i
+    cols = [(i, mid) for mid, i in order.items()]
     return (kind, cols, ep_i, any(tidy.is_loss(m) for _, _, (_, m) in named))

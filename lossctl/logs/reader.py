@@ -258,8 +258,8 @@ def iter_text(src: LogSource, chunk_size: int = CHUNK) -> Iterator[str]:
         check_lfs(first, src.name)
         enc, skip = _encoding_for(first[:SAMPLE_BYTES])
         src.encoding = enc
-        errors = "strict" if enc != "latin-1" else "strict"
-        dec = codecs.getincrementaldecoder(enc)(errors="replace" if enc == "utf-8" else errors)
+        # a stray undecodable byte later in a huge log must not stop the reading
+        dec = codecs.getincrementaldecoder(enc)(errors="replace")
         data = first[skip:]
         rest = ""
         while True:
