@@ -154,6 +154,13 @@ _HEAD = {"min_step": "at step", "nan": "NaN"}
 
 
 def _summary_table(stream, rows) -> None:
+    from lossctl.logs.tidy import is_loss
+
+    # per run: train, eval, test; the loss first, then other losses, then the rest (log order)
+    split_rank = {"train": 0, "eval": 1, "test": 2}
+    rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (
+        int(ir[1]["run"]), split_rank.get(ir[1]["split"], 3),
+        0 if ir[1]["metric"] == "loss" else 1 if is_loss(ir[1]["metric"]) else 2, ir[0]))]
     cols = list(export.SUMMARY_COLUMNS)
     title = f"{stream.source} ({stream.format})"
     if len({r["run"] for r in rows}) == 1:
