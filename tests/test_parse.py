@@ -664,3 +664,10 @@ def test_fast_path_equals_record_path_on_random_mixes(tmp_path, monkeypatch, see
     except errors.LossctlError as e:
         fast = f"error: {e}"
     assert fast == rec
+
+
+def test_tensorboard_directory_hint(cli, tmp_path):
+    (tmp_path / "events.out.tfevents.1.host.2.0").write_bytes((LOGS / "tensorboard--scalars.tfevents").read_bytes())
+    r = cli(["parse", tmp_path])
+    assert r.code == 2 and "is a directory, not a log file" in r.err
+    assert "events.out.tfevents.1.host.2.0" in r.err

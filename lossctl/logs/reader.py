@@ -66,8 +66,10 @@ class LogSource:
             try:
                 return open(self.path, "rb")
             except IsADirectoryError:
-                raise InputError("is a directory, not a log file", source=self.name,
-                                 hint="give the path of the log file itself") from None
+                events = sorted(p.name for p in self.path.glob("events.out.tfevents.*"))
+                hint = (f"TensorBoard writes one file per run: give it, e.g. {self.path / events[0]}"
+                        if events else "give the path of the log file itself")
+                raise InputError("is a directory, not a log file", source=self.name, hint=hint) from None
             except FileNotFoundError:
                 raise InputError("no such file", source=self.name) from None
             except PermissionError:
