@@ -90,6 +90,21 @@ def _canon_column(col, canon: "_Canon"):
     return list(map(canon.__getitem__, col))
 
 
+class _Suffixed(dict):
+    """epoch token -> canonical epoch + a fixed suffix (",train,loss,")."""
+
+    def __init__(self, canon: _Canon, suffix: str) -> None:
+        super().__init__()
+        self.canon = canon
+        self.suffix = suffix
+
+    def __missing__(self, tok: bytes) -> str:
+        v = self[tok] = self.canon[tok] + self.suffix
+        if len(self) > 100_000:
+            self.clear()
+        return v
+
+
 class _Bail(Exception):
     """This chunk needs the line-by-line parser."""
 
@@ -522,6 +537,9 @@ def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, ca
     if w.run is not None and run != w.run:
         want_train = None
     c = canon.__getitem__
+    mid_after = w.__dict__.get("_mid_after")
+    if mid_after is None or mid_after.suffix != f"{sep}{want_train}{sep}":
+        mid_after = w.__dict__["_mid_after"] = _Suffixed(canon, f"{sep}{want_train}{sep}")
     # eval dicts: position -> number of train dicts before it
     evals = []
     pos = 0
@@ -548,9 +566,9 @@ def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, ca
                     heads = (head(fmt_step((c0 + j) * ls)) for j in range(1, count + 1))
                 w.flush_eval(parts)
                 seg = pairs[start:b] if start or b < len(pairs) else pairs
+                # epoch and ",split,metric," as one piece: epochs repeat, so it is cached
                 text = "".join(chain.from_iterable(zip(
-                    heads, map(c, map(itemgetter(1), seg)), repeat(f"{sep}{want_train}{sep}"),
-                    map(c, map(itemgetter(0), seg)))))
+                    heads, map(mid_after.__getitem__, map(itemgetter(1), seg)), map(c, map(itemgetter(0), seg)))))
                 parts.append(text[1:])
                 parts.append("\n")
                 w.rows += count
