@@ -506,3 +506,15 @@ def test_kl_div_batchmean_counts_jsonl_records_as_samples(cli, tmp_path):
     d = json.loads(cli(["compute", "kl-div", str(p), "-r", "batchmean", "-f", "json"]).out)
     kl = sum(sum(t * (math.log(t) - lp) for lp, t in zip(a, b)) for a, b in rows)
     assert d["batch"] == 2 and d["value"] == pytest.approx(kl / 2, rel=1e-14)
+
+
+def test_probability_targets_from_several_csv_columns(cli, tmp_path):
+    p = tmp_path / "soft.csv"
+    p.write_text("l0,l1,l2,p_0,p_1,p_2\n2,1,0.5,0.7,0.2,0.1\n0.1,3,0.2,0,1,0\n")
+    a = cli(["compute", "cross-entropy", str(p), "--input-cols", "l*", "--target-col", "p_*", "-f", "json"])
+    b = cli(["compute", "cross-entropy", "--input", "2,1,0.5;0.1,3,0.2", "--target", "0.7,0.2,0.1;0,1,0", "-f", "json"])
+    assert a.code == b.code == 0, a.err
+    lse = math.log(math.exp(2) + math.exp(1) + math.exp(0.5))
+    first = 0.7 * (lse - 2) + 0.2 * (lse - 1) + 0.1 * (lse - 0.5)
+    assert json.loads(a.out)["value"] == json.loads(b.out)["value"] == pytest.approx((first + CE_TWO[1]) / 2, rel=1e-12)
+    assert "'p_0', 'p_1', 'p_2' as the target" in a.err
