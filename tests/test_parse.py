@@ -172,11 +172,16 @@ def test_nan_and_inf_are_kept(tmp_path):
 
 def test_scanner_never_evaluates_and_skips_calls(tmp_path):
     p = tmp_path / "x.log"
-    p.write_text("{'loss': __import__('os').system('echo pwned'), 'epoch': 1.0}\n"
-                 "{'loss': tensor(2.1, device='cuda:0'), 'epoch': 1.0}\n"
-                 "{'loss': 1.25, 'note': 'a, b: {c}', 'tags': ['x', 'y'], 'epoch': 1.0}\n")
+    marker = tmp_path / "pwned"
+    p.write_text(f"{{'loss': __import__('os').system('touch {marker}'), 'epoch': 1.0}}\n"
+                 "{'loss': tensor([2.1, 2.2]), 'epoch': 1.0}\n"
+                 "{'loss': 1.25, 'note': 'a, b: {c}', 'tags': ['x', 'y'], 'epoch': 1.0}\n"
+                 "{'loss': tensor(2.5, device='cuda:0', grad_fn=<AddBackward0>), 'grad_norm': np.float64(0.5), 'epoch': 2.0}\n")
     df = parse_log(p)
-    assert df[df.metric == "loss"]["value"].tolist() == [1.25]
+    assert not marker.exists()
+    # scalar wrappers give their literal (read as text); any other call skips the dict
+    assert df[df.metric == "loss"]["value"].tolist() == [1.25, 2.5]
+    assert df[df.metric == "grad_norm"]["value"].tolist() == [0.5]
     assert df.attrs["skipped"] == 2
 
 

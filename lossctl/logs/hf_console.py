@@ -5,8 +5,10 @@ What is read:
 - the metric dicts the Trainer prints (``{'loss': 2.157, 'grad_norm': 4.91,
   'learning_rate': 4.8e-05, 'epoch': 0.36}``, ``{'eval_loss': ..., 'epoch': ...}``),
   also when glued to the end of a tqdm bar or after a logging prefix. They are read
-  by a small scanner for Python literals — never ``eval``/``literal_eval``; a dict
-  that contains a call (``tensor(...)``, ``np.float64(...)``) is skipped and counted.
+  by a small scanner for Python literals — never ``eval``/``literal_eval``. A scalar
+  wrapper around one number literal (``tensor(2.1, device='cuda:0')``,
+  ``np.float64(0.91)``) gives that literal, read as text; a dict that contains any
+  other call is skipped and counted (nothing in a log is ever run).
   Dicts that are not metric dicts (``fsdp_config={...}``, label maps) are ignored:
   a metric dict has a key such as ``loss``, ``epoch``, ``learning_rate`` or an
   ``eval_``/``train_``/``test_`` prefix, and is not the value of an assignment;
@@ -51,6 +53,13 @@ KIND = "lines"
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
 _IDENT_RE = re.compile(r"[A-Za-z_][\w.]*")
 _SIMPLE_PAIR_RE = re.compile(r"'([^'\\]*)':\s*([^,]*?)\s*(?:,\s*|$)")
+# scalar wrappers whose single number literal is read (as text, never evaluated)
+NUMBER_WRAPPERS = frozenset(("tensor", "torch.tensor", "np.float64", "np.float32", "np.float16",
+                             "numpy.float64", "numpy.float32", "np.int64", "np.int32"))
+_WRAPPED_RE = re.compile(
+    r"(?:tensor|torch\.tensor|np\.float64|np\.float32|np\.float16|numpy\.float64|numpy\.float32|np\.int64|np\.int32)"
+    r"\(\s*(-?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf))"
+    r"(?:\s*,\s*(?:device|dtype|requires_grad|grad_fn)\s*=\s*(?:'[^'\n]*'|<[^>\n]*>|[\w.]+))*\s*\)")
 _SPECIAL = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf,
             "-inf": -math.inf, "-Infinity": -math.inf, "-nan": math.nan}
 CALL = object()  # marker: the dict contains a call
@@ -162,7 +171,22 @@ def scan_dict(s: str, i: int) -> tuple[list[tuple[str, object]] | object | None,
                 word = m.group()
                 j = m.end()
                 if j < n and s[j] == "(":
-                    return CALL, j
+                    # a scalar wrapper around one number literal: tensor(2.1, device='cuda:0'),
+                    # np.float64(0.91). The literal is read as text; nothing is evaluated.
+                    w = _WRAPPED_RE.match(s, i) if word in NUMBER_WRAPPERS and not neg else None
+                    if w is None:
+                        return CALL, j
+                    value = float(w.group(1)) if w.group(1) not in _SPECIAL else _SPECIAL[w.group(1)]
+                    i = w.end()
+                    pairs.append((key, value))
+                    while i < n and s[i] in " \t":
+                        i += 1
+                    if i < n and s[i] == ",":
+                        i += 1
+                        continue
+                    if i < n and s[i] == "}":
+                        return pairs, i + 1
+                    return None, i
                 if word in ("nan", "NaN", "inf", "Infinity"):
                     value = -_SPECIAL[word] if neg else _SPECIAL[word]
                 elif word in ("True", "False", "None") and not neg:
