@@ -4,8 +4,9 @@ usage: python bench/bench_compute.py [--runs 5] [--rows 2000000] [--skip-big] [-
 
 1. cross-entropy over the 2,000,000 × 10 logits CSV of /work/shared/bench/make_preds_csv.py
    (~170 MB, generated once into bench/out/): `lossctl compute cross-entropy FILE --format json`
-   end to end (a subprocess), with the pyarrow CSV engine and with the pandas fallback
-   (LOSSCTL_CSV_ENGINE=pandas), against a baseline script doing pandas.read_csv +
+   end to end (a subprocess), with pyarrow parsing on several threads and on one
+   (LOSSCTL_CSV_THREADS=1/0), with the pandas fallback (LOSSCTL_CSV_ENGINE=pandas) and with the
+   default choice, against a baseline script doing pandas.read_csv +
    torch.nn.functional.cross_entropy (torch is needed only here: pip install torch==2.13.0).
    Runs alternate; each is measured with /usr/bin/time -v (wall time, peak RSS); the table shows
    medians and ratios to the baseline. Every run's value must match torch within rtol 1e-9.
@@ -69,22 +70,22 @@ def bench_big(runs: int, rows: int) -> None:
     size_mb = csv_path.stat().st_size / 1e6
     print(f"\n== cross-entropy over {csv_path.name} ({rows:,} rows × 10 logits, {size_mb:.0f} MB), {runs} runs each ==")
 
+    lossctl = [LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"]
     cases = {
         "baseline (pandas.read_csv + torch)": ([PY, str(base_py), str(csv_path)], None),
-        "lossctl (pyarrow engine)": ([LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"],
-                                     {"LOSSCTL_CSV_ENGINE": "pyarrow"}),
-        "lossctl (pandas engine)": ([LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"],
-                                    {"LOSSCTL_CSV_ENGINE": "pandas"}),
-        "lossctl (default: engine by load)": ([LOSSCTL, "compute", "cross-entropy", str(csv_path), "--format", "json"],
-                                              {"LOSSCTL_CSV_ENGINE": ""}),
+        "lossctl (pyarrow, threads)": (lossctl, {"LOSSCTL_CSV_ENGINE": "pyarrow", "LOSSCTL_CSV_THREADS": "1"}),
+        "lossctl (pyarrow, one thread)": (lossctl, {"LOSSCTL_CSV_ENGINE": "pyarrow", "LOSSCTL_CSV_THREADS": "0"}),
+        "lossctl (pandas reader)": (lossctl, {"LOSSCTL_CSV_ENGINE": "pandas"}),
+        "lossctl (default)": (lossctl, {"LOSSCTL_CSV_ENGINE": "", "LOSSCTL_CSV_THREADS": ""}),
     }
     results: dict[str, list[tuple[float, int]]] = {k: [] for k in cases}
     values: dict[str, list[float]] = {k: [] for k in cases}
     picked: list[str] = []
+    probe = "from lossctl.inputs import csv_engine, csv_threads; print(csv_engine(), int(csv_threads()))"
     for i in range(runs):
-        picked.append(subprocess.run([PY, "-c", "from lossctl.inputs import csv_engine; print(csv_engine())"],
-                                     capture_output=True, text=True, env={**os.environ, "LOSSCTL_CSV_ENGINE": ""}
-                                     ).stdout.strip())
+        picked.append(subprocess.run([PY, "-c", probe], capture_output=True, text=True,
+                                     env={**os.environ, "LOSSCTL_CSV_ENGINE": "", "LOSSCTL_CSV_THREADS": ""}
+                                     ).stdout.strip().replace(" 1", " threads").replace(" 0", " one thread"))
         for name, (cmd, env) in cases.items():
             wall, rss, out = timed(cmd, env)
             results[name].append((wall, rss))
@@ -94,7 +95,7 @@ def bench_big(runs: int, rows: int) -> None:
     ref = values["baseline (pandas.read_csv + torch)"][0]
     base_wall = statistics.median(w for w, _ in results["baseline (pandas.read_csv + torch)"])
     base_rss = statistics.median(r for _, r in results["baseline (pandas.read_csv + torch)"])
-    print(f"\n  {'':36} {'median wall':>11} {'÷ baseline':>10} {'peak RSS':>9} {'÷ baseline':>10}  value")
+    print(f"\n  {'':38} {'median wall':>11} {'÷ baseline':>10} {'peak RSS':>9} {'÷ baseline':>10}  value")
     ok = True
     for name in cases:
         wall = statistics.median(w for w, _ in results[name])
@@ -102,9 +103,9 @@ def bench_big(runs: int, rows: int) -> None:
         worst = max(abs(v - ref) / abs(ref) for v in values[name])
         match = worst <= 1e-9
         ok &= match
-        print(f"  {name:36} {wall:10.2f}s {wall / base_wall:10.2f} {rss:7d}MB {rss / base_rss:10.2f}  "
+        print(f"  {name:38} {wall:10.2f}s {wall / base_wall:10.2f} {rss:7d}MB {rss / base_rss:10.2f}  "
               f"{values[name][0]!r} ({'matches torch, rel err ' + format(worst, '.1e') if match else 'MISMATCH'})")
-    print(f"\n  the default engine picked (per round, just before it): {', '.join(picked)}")
+    print(f"\n  the default reader (asked just before each round): {', '.join(picked)}")
     print(f"  all values match torch within rtol 1e-9: {'yes' if ok else 'NO'}")
     if not ok:
         raise SystemExit(1)
@@ -138,9 +139,9 @@ def bench_startup(runs: int) -> None:
                 samples[name].append(time.perf_counter() - t0)
         times = {name: (statistics.median(v), float("nan")) for name, v in samples.items()}
     base = times['python -c "import typer, numpy"']
-    print(f"  {'':36} {'median wall':>11} {'÷ baseline':>10} {'cpu (mean)':>10} {'÷ baseline':>10}")
+    print(f"  {'':38} {'median wall':>11} {'÷ baseline':>10} {'cpu (mean)':>10} {'÷ baseline':>10}")
     for name, (wall, cpu) in times.items():
-        print(f"  {name:36} {wall * 1000:9.0f}ms {wall / base[0]:10.2f} {cpu * 1000:8.0f}ms {cpu / base[1]:10.2f}")
+        print(f"  {name:38} {wall * 1000:9.0f}ms {wall / base[0]:10.2f} {cpu * 1000:8.0f}ms {cpu / base[1]:10.2f}")
 
 
 def main() -> None:

@@ -853,22 +853,27 @@ def _idle_cores() -> float:
 
 
 def csv_engine() -> str:
-    """The CSV reader: ``pyarrow`` or ``pandas`` (``LOSSCTL_CSV_ENGINE`` overrides).
-
-    pyarrow parses on several threads; pandas' C parser on one, with less CPU per byte
-    (2,000,000 × 10 floats: pandas 1.2 CPU-s, pyarrow 1.5). pyarrow's threads pay only when
-    cores are free: with four or more cores, or two idle ones (load average), pyarrow reads;
-    on a busy small machine pandas does (see bench/README.md for the measurements).
-    """
+    """The CSV reader: ``pyarrow`` when importable, else ``pandas`` (``LOSSCTL_CSV_ENGINE`` overrides)."""
     forced = os.environ.get("LOSSCTL_CSV_ENGINE", "").strip().lower()
     arrow = _importable("pyarrow")
-    if forced == "pyarrow" and arrow:
-        return "pyarrow"
-    if forced == "pandas":
+    if forced == "pandas" or not arrow:
         return "pandas"
-    if arrow and (_usable_cores() >= 4 or _idle_cores() >= 1.5 or not _importable("pandas")):
-        return "pyarrow"
-    return "pandas"
+    return "pyarrow"
+
+
+def csv_threads() -> bool:
+    """Whether pyarrow parses a slice on several threads (``LOSSCTL_CSV_THREADS=0|1`` overrides).
+
+    Threads pay only when cores are free: with four or more cores, or two idle ones (load
+    average). On a busy small machine the threads of one slice wait for each other, and one
+    thread is faster (2,000,000 × 10 floats under load: 0.61 of the baseline with threads, 0.46
+    with one; see bench/README.md). One pyarrow thread parses as fast as pandas' C parser, and
+    pyarrow imports 0.2 s faster.
+    """
+    forced = os.environ.get("LOSSCTL_CSV_THREADS", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    return _usable_cores() >= 4 or _idle_cores() >= 1.5
 
 
 class _ConversionError(Exception):
@@ -915,16 +920,18 @@ def _count_byte(buf: bytes, byte: int) -> int:
 
 
 def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]) -> Iterator[np.ndarray]:
-    """pyarrow: line slices parsed on all cores (memory: one slice and its columns, whatever the
-    file size; pyarrow's own streaming reader reads many blocks ahead, 2-3x the memory), or the
-    streaming reader when the file has quotes."""
+    """pyarrow: line slices, each parsed on all cores or one (:func:`csv_threads`); memory holds
+    one slice and its columns, whatever the file size (pyarrow's own streaming reader reads many
+    blocks ahead: 2-3x the memory). The streaming reader only when the file has quotes."""
     if b'"' in opened.head:
         yield from _arrow_stream(opened, sep, names, wanted)
         return
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    read = pcsv.ReadOptions(column_names=names, use_threads=True, block_size=max(int(CHUNK_BYTES) // 2, 1 << 16))
+    threads = csv_threads()
+    block = max(int(CHUNK_BYTES) // 2, 1 << 16) if threads else max(int(CHUNK_BYTES) * 2, 1 << 16)
+    read = pcsv.ReadOptions(column_names=names, use_threads=threads, block_size=block)
     parse = pcsv.ParseOptions(delimiter=sep)
     conv = pcsv.ConvertOptions(column_types={n: pa.float64() for n in wanted}, include_columns=wanted)
     for buf, line0 in _line_slices(opened):

@@ -456,17 +456,31 @@ def test_blank_lines_and_nan_words_are_fine(monkeypatch, engine, tmp_path):
     assert r.warnings[0].startswith("1 NaN/inf value in the data; first: input row 1, column 'a'")
 
 
-def test_the_default_csv_engine_follows_the_cores(monkeypatch):
+def test_the_csv_reader_and_its_threads(monkeypatch):
     monkeypatch.delenv("LOSSCTL_CSV_ENGINE", raising=False)
-    monkeypatch.setattr(inputs, "_usable_cores", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))  # a busy 2-core machine
-    assert inputs.csv_engine() == "pandas"
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.3, 0.3))  # an idle one
+    monkeypatch.delenv("LOSSCTL_CSV_THREADS", raising=False)
     assert inputs.csv_engine() == "pyarrow"
+    monkeypatch.setattr(inputs, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))  # a busy 2-core machine: one thread
+    assert inputs.csv_threads() is False
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.3, 0.3))  # an idle one: threads
+    assert inputs.csv_threads() is True
     monkeypatch.setattr(os, "getloadavg", lambda: (6.0, 6.0, 6.0))
     monkeypatch.setattr(inputs, "_usable_cores", lambda: 8)
-    assert inputs.csv_engine() == "pyarrow"
-    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert inputs.csv_threads() is True
+    monkeypatch.setenv("LOSSCTL_CSV_THREADS", "0")
+    assert inputs.csv_threads() is False
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", "pandas")
     assert inputs.csv_engine() == "pandas"
     monkeypatch.setenv("LOSSCTL_CSV_ENGINE", "pyarrow")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
     assert inputs.csv_engine() == "pandas"  # asked for, but not importable
+
+
+@pytest.mark.parametrize("threads", ["0", "1"])
+def test_pyarrow_with_and_without_threads_agree(tmp_path, monkeypatch, threads):
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", "pyarrow")
+    monkeypatch.setenv("LOSSCTL_CSV_THREADS", threads)
+    monkeypatch.setattr(inputs, "CHUNK_BYTES", 4096)
+    p, x, y = big_csv(tmp_path, n=1000)
+    assert compute("cross-entropy", p).value == pytest.approx(ce_reference(x, y), rel=1e-13)
