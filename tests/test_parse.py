@@ -676,3 +676,13 @@ def test_tensorboard_directory_hint(cli, tmp_path):
     r = cli(["parse", tmp_path])
     assert r.code == 2 and "is a directory, not a log file" in r.err
     assert "events.out.tfevents.1.host.2.0" in r.err
+
+
+def test_hf_logging_first_step(tmp_path):
+    text = "TrainingArguments(\nlogging_first_step=True,\nlogging_steps=10,\n)\n" + HF
+    df = parse_log(text)
+    assert df[(df.split == "train") & (df.metric == "loss")]["step"].tolist() == [1, 10, 20]
+    p = tmp_path / "x.log"
+    p.write_text(text)
+    rec, fast = _both(p)
+    assert fast == rec

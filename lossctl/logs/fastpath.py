@@ -251,7 +251,8 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
 def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow: bool) -> bool:
     """Read one chunk the fast way if it can be, else line by line. False: it needed the
     slow way and ``allow_slow`` was off (nothing was read)."""
-    if not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk:
+    if (not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk
+            and not ctx.hparams.get("logging_first_step")):
         saved = _snapshot(st, w)
         try:
             if not (first_key_only and _pairs_chunk(chunk, st, ctx, w, canon, parts)) and not _shape_chunk(

@@ -26,7 +26,8 @@ What is read:
   ``train_batch_size`` (``Total train batch size``), ``eval_steps``.
 
 Steps: the dicts carry none. The k-th train dict of a run is step
-``k × logging_steps`` when ``logging_steps`` was read from the log, else ``k``; an
+``k × logging_steps`` when ``logging_steps`` was read from the log (with
+``logging_first_step=True``: 1, then ``(k-1) × logging_steps``), else ``k``; an
 eval dict takes the step of the last train dict. A new "***** Running training *****"
 banner followed by train dicts starts a new run, unless the Trainer says it is
 "Continuing training from global step N" (a resume: numbering continues from N).
@@ -259,7 +260,8 @@ _HP_PATTERNS = [
     (re.compile(r"Total train batch size[^=]*=\s*([\d,]+)"), "train_batch_size"),
     (re.compile(r"Instantaneous batch size per device\s*=\s*([\d,]+)"), "per_device_train_batch_size"),
 ]
-_HP_HINTS = ("logging_steps", "eval_steps", "max_steps", "num_train_epochs", "batch", "Num Epochs",
+_FIRST_STEP_RE = re.compile(r"\blogging_first_step\s*[=:]\s*(True|False|true|false)")
+_HP_HINTS = ("logging_steps", "logging_first_step", "eval_steps", "max_steps", "num_train_epochs", "batch", "Num Epochs",
              "Total optimization", "gradient_accumulation", "learning_rate=", "learning_rate:")
 _BLOCK_RE = re.compile(r"^\*{5} (train|eval|test|predict|validation)\S* metrics \*{5}$")
 _BLOCK_ROW_RE = re.compile(r"^(\S+)\s+=\s+(\S+)$")
@@ -277,6 +279,9 @@ def _hparam_number(text: str) -> float | int | None:
 
 
 def read_hparams(line: str, ctx: ParseContext) -> None:
+    m = _FIRST_STEP_RE.search(line)
+    if m is not None:
+        ctx.hparams["logging_first_step"] = m.group(1).lower() == "true"
     for rx, key in _HP_PATTERNS:
         m = rx.search(line)
         if m is not None:
@@ -343,6 +348,9 @@ def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None =
     if explicit_step is not None:
         st.train_count = int(explicit_step / _logging_steps(ctx))
         step = explicit_step
+    elif ctx.hparams.get("logging_first_step") and "logging_steps" in ctx.hparams:
+        # logs at step 1, then at logging_steps, 2 x logging_steps, ...
+        step = 1.0 if st.train_count == 1 else (st.train_count - 1) * _logging_steps(ctx)
     else:
         step = st.train_count * _logging_steps(ctx)
     st.last_train_step = step
