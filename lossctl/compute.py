@@ -293,10 +293,13 @@ def _looks_numeric(s: str) -> bool:
 def _override(preds, target, var_value):
     """A file's input with the target/variance given separately (read whole)."""
     xs, ys, vs = [], [], []
-    for ch in preds.chunks():
-        xs.append(ch.x)
-        ys.append(ch.y)
-        vs.append(ch.var)
+    try:
+        for ch in preds.chunks():
+            xs.append(ch.x)
+            ys.append(ch.y)
+            vs.append(ch.var)
+    finally:
+        preds.close()
     x = np.concatenate(xs) if xs else np.empty(0)
     y = target if target is not None else (None if not ys or ys[0] is None else np.concatenate(ys))
     v = var_value if var_value is not None else (None if not vs or vs[0] is None else np.concatenate(vs))

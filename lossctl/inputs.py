@@ -388,22 +388,34 @@ def read_predictions(
     if fmt not in INPUT_FORMATS:
         raise UsageError(f"unknown --input-format {fmt!r}", hint="choose one of: " + ", ".join(INPUT_FORMATS))
     opened = _open(path)
-    kind = sniff(opened.head, opened.name) if fmt == "auto" else fmt
-    if kind in ("json", "jsonl", "csv", "tsv"):
-        _check_text(opened.head, opened.name)
-    if kind not in ("csv", "tsv", "parquet") and (target_col or input_cols):
-        raise UsageError(f"--target-col and --input-cols select columns of CSV, TSV or Parquet; {opened.name} is {kind}",
-                         hint="name the keys in the file instead (input, target)")
-    reader = {
-        "json": _read_json,
-        "jsonl": _read_jsonl,
-        "csv": _read_csv,
-        "tsv": _read_csv,
-        "npy": _read_npy,
-        "npz": _read_npz,
-        "parquet": _read_parquet,
-    }[kind]
-    return reader(opened, kind, target_kind=target_kind, target_col=target_col, input_cols=input_cols, var=var)
+    try:
+        kind = sniff(opened.head, opened.name) if fmt == "auto" else fmt
+        if kind in ("json", "jsonl", "csv", "tsv"):
+            _check_text(opened.head, opened.name)
+        if kind not in ("csv", "tsv", "parquet") and (target_col or input_cols):
+            raise UsageError(f"--target-col and --input-cols select columns of CSV, TSV or Parquet; {opened.name} is {kind}",
+                             hint="name the keys in the file instead (input, target)")
+        reader = {
+            "json": _read_json,
+            "jsonl": _read_jsonl,
+            "csv": _read_csv,
+            "tsv": _read_csv,
+            "npy": _read_npy,
+            "npz": _read_npz,
+            "parquet": _read_parquet,
+        }[kind]
+        preds = reader(opened, kind, target_kind=target_kind, target_col=target_col, input_cols=input_cols, var=var)
+    except BaseException:
+        _close_file(opened)
+        raise
+    if preds._close is None:
+        preds._close = lambda: _close_file(opened)
+    return preds
+
+
+def _close_file(opened: _Opened) -> None:
+    if opened.raw is not None and opened.name != "<stdin>":
+        opened.raw.close()
 
 
 # ---------------------------------------------------------------- JSON
@@ -650,7 +662,7 @@ def _progress_from(preds: Predictions, opened: _Opened) -> None:
             return 0, opened.size
 
     preds._progress = prog
-    preds._close = raw.close
+    preds._close = lambda: _close_file(opened)
 
 
 # ---------------------------------------------------------------- CSV / TSV
