@@ -39,6 +39,7 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # is no banner, metrics block, hyper-parameter or resume line in it) and none of these
 # bytes occurs (assignments, calls, strings, escapes, ANSI codes, backspaces, stars).
 _GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
+_STEP_KEY_RE = re.compile(rb"step': ")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
 _FIRST_RE = re.compile(rb"\{'([^'\n]*)': ([^,}\n]*)")
 _EPOCH_RE = re.compile(rb"'epoch': ([^,}\n]*)\}")
@@ -116,14 +117,17 @@ def applies(stream, *, run=None) -> bool:
     the file in 8 MiB blocks (not mmap: mapped pages would count in the process's RSS)."""
     if stream.format != hf_console.NAME or stream.src.path is None:
         return False
-    # a resume, or dicts that carry their own step (which may go back): record path
-    needles = (b"Continuing training", b"'step': ", b"'global_step': ")
+    # a resume, or dicts that carry their own step (which may go back): record path.
+    # "step': " covers 'step' and 'global_step'; 'C' (memchr-fast) gates the resume search.
     try:
         with stream.src.open_bytes() as fh:
             tail = b""
             while data := fh.read(1 << 23):
                 edge = tail + data[:64]
-                if any(n in data or n in edge for n in needles):
+                if _STEP_KEY_RE.search(data) or _STEP_KEY_RE.search(edge):
+                    return False
+                if (b"C" in data or b"C" in edge) and (b"Continuing training" in data
+                                                      or b"Continuing training" in edge):
                     return False
                 tail = data[-64:]
         return True
