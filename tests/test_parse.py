@@ -523,7 +523,7 @@ _tokens = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(_tokens, min_size=65, max_size=200))
 def test_fast_canonical_numbers_equal_repr_of_float(tokens):
     """The fast path prints repr(float(token)) for every token, whichever way it gets there."""
