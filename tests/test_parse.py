@@ -533,6 +533,9 @@ def test_fast_canonical_numbers_equal_repr_of_float(tokens):
     distinct = [f"{i * 0.37:.6f}".encode() for i in range(100)] + col  # the bulk branch
     exp2 = ["nan" if math.isnan(float(t)) else repr(float(t)) for t in distinct]
     assert fastpath._canon_column(distinct, fastpath._Canon()) == exp2
+    dotted = [t for t in distinct if b"." in t]  # no integer mantissa: zeros stripped in bulk
+    exp3 = ["nan" if math.isnan(float(t)) else repr(float(t)) for t in dotted]
+    assert fastpath._canon_column(dotted, fastpath._Canon()) == exp3
 
 
 @pytest.mark.parametrize("banner_late", [False, True])

@@ -79,12 +79,35 @@ def _fix_token(m: re.Match) -> bytes:
     return b"nan" if v != v else repr(v).encode()
 
 
+_INTEGER_MANTISSA = re.compile(rb"(?m)^[-+]?\d+(?:[eE]|$)")
+_EXPONENT_ENDS_IN_0 = re.compile(rb"(?m)[eE][-+]?\d*0$")
+
+
+def _strip_zeros(joined: bytes) -> bytes:
+    """Drop trailing zeros of decimal fractions in a newline-separated column, with
+    plain byte replacements (no Python per token): ``4.999750e-05`` -> ``4.99975e-05``,
+    ``5.000000e-05`` -> ``5e-05``, ``2.8470`` -> ``2.847``, ``0.00`` -> ``0.0``. The value
+    of every token stays the same; a column with integer mantissas, or exponents ending
+    in 0 for the second step, is left to the exact per-token conversion."""
+    if _INTEGER_MANTISSA.search(joined):
+        return joined
+    while b"0e" in joined:
+        joined = joined.replace(b"0e", b"e")
+    joined = joined.replace(b".e", b"e")
+    if not _EXPONENT_ENDS_IN_0.search(joined):
+        while b"0\n" in joined:
+            joined = joined.replace(b"0\n", b"\n")
+        joined = joined.replace(b".\n", b".0\n")
+    return joined
+
+
 def _canon_column(col, canon: "_Canon"):
     """Canonical texts of a column of tokens: through the cache when tokens repeat
     (losses, epochs); when they do not (learning rates, gradient norms), tokens that
     already are ``repr(float(token))`` are kept and only the others are converted."""
     if len(col) > 64 and len(set(col[:64])) > 48:
-        fixed = _NONCANON_LINE.sub(_fix_token, b"\n".join(col)).decode("ascii")
+        joined = _strip_zeros(b"\n".join(col) + b"\n")[:-1]
+        fixed = _NONCANON_LINE.sub(_fix_token, joined).decode("ascii")
         out = fixed.split("\n")
         if len(out) == len(col):
             return out
