@@ -484,7 +484,6 @@ def test_follow_prints_records_as_the_file_grows(tmp_path):
 
 
 def test_follow_cli_interrupt_exits_130(tmp_path):
-    import os
     import signal
     import subprocess
     import sys

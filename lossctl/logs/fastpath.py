@@ -41,8 +41,6 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 _GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
 _STEP_KEY_RE = re.compile(rb"step': ")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
-_FIRST_RE = re.compile(rb"\{'([^'\n]*)': ([^,}\n]*)")
-_EPOCH_RE = re.compile(rb"'epoch': ([^,}\n]*)\}")
 _PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n]*)")
 
 
@@ -480,10 +478,6 @@ def _restore(st, w: _Writer, saved) -> None:
     w.pending_eval, w.pending_step, w.rows, w.loss_any = pending, pstep, rows, loss_any
 
 
-def shape_metrics(keys) -> list[str]:
-    return [tidy.canonical(k.decode("ascii", "replace"))[1] for k in keys if k != b"epoch"]
-
-
 def _dedup_entry(recs: list[Record]) -> list[Record]:
     """Records of one dict with the same (split, metric): the last value at the first place."""
     out: list[Record] = []
@@ -654,7 +648,7 @@ def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[s
             return False
         cache["rx"] = re.compile(rb"\{" + rb", ".join(b"'" + re.escape(k) + rb"': ([^,}\n]*)" for k in keys) + rb"\}")
         cache["shape"] = shape
-    rx, (kind, cols, ep_i, has_loss) = cache["rx"], cache["shape"]
+    rx, (_, cols, ep_i, has_loss) = cache["rx"], cache["shape"]
     rows = rx.findall(chunk)
     n_eval = chunk.count(b"{'eval_")
     if len(rows) + n_eval != n:

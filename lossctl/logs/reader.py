@@ -83,7 +83,7 @@ class LogSource:
                 return io.BufferedReader(self._recorder)
             rec, self._recorder = self._recorder, None
             rec.recording = False
-            stream, self._stream = self._stream, None
+            self._stream = None  # a third reader would find nothing: streams are read twice at most
             return io.BufferedReader(_Chain(bytes(rec.recorded), rec))
         return io.BytesIO(self._data or b"")
 
