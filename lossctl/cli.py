@@ -10,6 +10,7 @@ Rules for this module:
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import List, Optional
@@ -553,6 +554,51 @@ def _click_exceptions():
     return click_exc
 
 
+def _invoke(args: List[str]):
+    """Run the Typer app on ``args`` and return its result, letting exceptions through raw.
+
+    ``app(..., standalone_mode=False)`` goes through typer's ``_main``, which turns an
+    ``EOFError`` (a truncated gzip stream) into a bare ``Abort`` after printing a blank line,
+    and a broken pipe into ``sys.exit(1)``. Building the context ourselves keeps the original
+    exception, so :func:`main` can say what happened.
+    """
+    from typer.exceptions import Exit
+    from typer.main import get_command
+
+    if not isinstance(app, typer.Typer):  # a stand-in app (tests)
+        return app(args=list(args), prog_name="lossctl", standalone_mode=False)
+    command = get_command(app)
+    try:
+        with command.make_context("lossctl", list(args)) as ctx:
+            return command.invoke(ctx)
+    except Exit as e:  # --version, --help, ctx.exit()
+        return e.exit_code
+
+
+def _stream_closed(stream) -> bool:
+    """True if ``stream`` is missing or its file descriptor is closed (``>&-``)."""
+    if stream is None:
+        return True
+    try:
+        fd = stream.fileno()
+    except Exception:  # io.StringIO (tests) and other in-memory streams
+        return False
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def _quiet_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; map lossctl errors to one message line and an exit code.
 
@@ -561,12 +607,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     global _DEBUG
     args = list(sys.argv[1:] if argv is None else argv)
     _DEBUG = "--debug" in args or bool(os.environ.get("LOSSCTL_DEBUG"))
+    if sys.stderr is None:  # started with 2>&-: messages go nowhere, exit codes still tell
+        sys.stderr = open(os.devnull, "w")
     from lossctl.output import error_line
+
+    if sys.stdout is None or _stream_closed(sys.stdout):
+        # started with >&- : Python has no stdout at all
+        error_line("cannot write output: standard output is closed",
+                   "redirect it to a file or a pipe, e.g. '> out.txt' or '| less'")
+        return errors.EXIT_USAGE
 
     code = errors.EXIT_OK
     try:
         try:
-            rv = app(args=args, prog_name="lossctl", standalone_mode=False)
+            rv = _invoke(args)
             code = rv if isinstance(rv, int) else errors.EXIT_OK
         except errors.LossctlError as e:
             if _DEBUG:
@@ -577,9 +631,28 @@ def main(argv: Optional[List[str]] = None) -> int:
             code = e.exit_code
         except KeyboardInterrupt:
             sys.stderr.write("\n")
+            sys.stderr.flush()
             code = errors.EXIT_INTERRUPTED
         except BrokenPipeError:
             raise
+        except EOFError as e:
+            # a compressed stream (gzip/bz2/xz) cut short, read before any message could name it
+            if _DEBUG:
+                import traceback
+
+                traceback.print_exc()
+            error_line(f"the input ended unexpectedly: {e}",
+                       "the file is truncated or corrupt (an interrupted download or copy?); "
+                       "check it with 'gzip -t FILE', or decompress what is left with 'zcat FILE > out.log'")
+            code = errors.EXIT_USAGE
+        except RecursionError:
+            error_line("the input is nested too deeply to read",
+                       "check that the file is a log or predictions file, not generated or corrupt data")
+            code = errors.EXIT_USAGE
+        except MemoryError:
+            error_line("out of memory while reading the input",
+                       "the input is larger than this machine can hold; split it or pass fewer rows/files")
+            code = errors.EXIT_USAGE
         except Exception as e:  # click usage errors, then anything unexpected
             click_exc = _click_exceptions()
             if isinstance(e, click_exc.ClickException):
@@ -592,9 +665,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 else:
                     error_line(msg)
                     code = e.exit_code
-            elif isinstance(e, click_exc.Abort if hasattr(click_exc, "Abort") else ()):
+            elif type(e).__name__ == "Abort":
                 code = errors.EXIT_INTERRUPTED
-            elif isinstance(e, OSError) and getattr(e, "errno", None) == 28:
+            elif isinstance(e, OSError) and getattr(e, "errno", None) == errno.EPIPE:
+                raise BrokenPipeError(*e.args) from e
+            elif isinstance(e, OSError) and getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                _quiet_stdout()
                 error_line(f"cannot write output: {e.strerror}", "free some disk space or write elsewhere")
                 code = errors.EXIT_USAGE
             else:
@@ -607,14 +683,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     "this is a bug in lossctl; rerun with --debug for the traceback and report it",
                 )
                 code = errors.EXIT_INTERNAL
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except OSError as e:
+            if isinstance(e, BrokenPipeError) or e.errno == errno.EPIPE:
+                raise BrokenPipeError(*e.args) from e
+            # output that fit in the buffer fails only here (e.g. '> /dev/full')
+            _quiet_stdout()
+            error_line(f"cannot write output: {e.strerror or e}", "free some disk space or write elsewhere"
+                       if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else None)
+            code = errors.EXIT_USAGE
     except BrokenPipeError:
         # `lossctl parse big.log | head`: the reader went away; exit quietly.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        _quiet_stdout()
         return errors.EXIT_OK
     return code
 
