@@ -688,3 +688,22 @@ def test_hf_logging_first_step(tmp_path):
     p.write_text(text)
     rec, fast = _both(p)
     assert fast == rec
+
+
+@pytest.mark.parametrize("block_loss,repeat", [("2.25", True), ("2.1234", False)])
+def test_hf_eval_metrics_block_after_the_last_eval(tmp_path, block_loss, repeat):
+    text = HF + "{'eval_loss': 2.25003, 'epoch': 1.5}\n***** eval metrics *****\n  epoch = 1.5\n" \
+                f"  eval_loss = {block_loss}\n  eval_f1 = 0.5\n"
+    df = parse_log(text)
+    ev = df[(df.split == "eval") & (df.metric == "loss")]
+    assert ev["value"].tolist() == [2.25, 2.25003]  # the block never replaces the dict's value
+    assert df[df.metric == "f1"]["value"].tolist() == [0.5]  # a metric only the block has
+    notes = " ".join(df.attrs["notes"])
+    if repeat:
+        assert "repeats (rounded) 1 value" in notes and "final eval_loss" not in df.attrs["summary"]
+    else:
+        assert df.attrs["summary"]["final eval_loss"] == 2.1234 and "eval_loss=2.1234" in notes
+    p = tmp_path / "x.log"
+    p.write_text(text)
+    rec, fast = _both(p)
+    assert fast == rec

@@ -397,7 +397,7 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
         text.flush()
         report = {
             "ok": ok and not first_eval and not st.banner, "k": k, "ls": ls,
-            "state": [getattr(st, a) for a in _STATE], "eval_names": sorted(st.last_eval_names),
+            "state": [getattr(st, a) for a in _STATE], "eval_values": list(st.last_eval_values.items()),
             "pending": list(w2.pending_eval.items()), "pending_step": w2.pending_step,
             "rows": w2.rows, "loss_any": w2.loss_any,
         }
@@ -452,7 +452,7 @@ def _adopt(child, st, ctx, w: _Writer, out) -> bool:
             out.write(data.decode("utf-8"))
         for a, v in zip(_STATE, rep["state"]):
             setattr(st, a, v)
-        st.last_eval_names = set(rep["eval_names"])
+        st.last_eval_values = dict(rep["eval_values"])
         w.pending_eval = dict((k, v) for k, v in rep["pending"])
         w.pending_step = tuple(rep["pending_step"]) if rep["pending_step"] else None
         w.rows += rep["rows"]
@@ -466,7 +466,7 @@ _STATE = ("run", "train_count", "last_train_step", "started", "banner", "entry",
 
 
 def _snapshot(st, w: _Writer):
-    return ([getattr(st, a) for a in _STATE], set(st.last_eval_names), dict(w.pending_eval),
+    return ([getattr(st, a) for a in _STATE], dict(st.last_eval_values), dict(w.pending_eval),
             w.pending_step, w.rows, w.loss_any)
 
 
@@ -474,7 +474,7 @@ def _restore(st, w: _Writer, saved) -> None:
     vals, names, pending, pstep, rows, loss_any = saved
     for a, v in zip(_STATE, vals):
         setattr(st, a, v)
-    st.last_eval_names = names
+    st.last_eval_values = names
     w.pending_eval, w.pending_step, w.rows, w.loss_any = pending, pstep, rows, loss_any
 
 
@@ -619,7 +619,11 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
         w.loss_any = True
     step = hf_console.eval_step(st)
     st.entry += 1
-    st.last_eval_names = {k.decode("ascii", "replace") for k in keys if k != b"epoch"}
+    for k, v in pairs:
+        if k != b"epoch":
+            f = tidy.to_float(v.decode("ascii", "replace"))
+            if f is not None:
+                st.last_eval_values[k.decode("ascii", "replace")] = f
     if ecols and not (w.run is not None and run != w.run):
         if w.pending_step != (run, step):
             w.flush_eval(parts)
@@ -738,18 +742,7 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
                 append(f"{head}{mid}{sep}{c(pairs[i][1])}\n")
             w.rows += len(cols)
         elif kind == "eval":
-            step = hf_console.eval_step(st)
-            st.entry += 1
-            st.last_eval_names = {k.decode("ascii", "replace") for k in keys if k != b"epoch"}
-            if skip_run or not cols:
-                continue
-            rec_step = (run, step)
-            if w.pending_step != rec_step:
-                flush(parts)
-                w.pending_step = rec_step
-            head = f"{run}{sep}{fmt_step(step)}{sep}{c(pairs[ep_i][1]) if ep_i is not None else ''}{sep}"
-            for i, mid in cols:
-                w.pending_eval[mid] = f"{head}{mid}{sep}{c(pairs[i][1])}\n"
+            _eval_dict(d, st, w, canon, run, parts)
         else:
             raise _Bail
 

@@ -316,7 +316,7 @@ def detect(sample: str) -> float:
 
 class _State:
     __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
-                 "last_eval_step", "last_eval_names", "block", "block_rows", "block_line")
+                 "last_eval_step", "last_eval_values", "block", "block_rows", "block_line")
 
     def __init__(self) -> None:
         self.run = 0
@@ -326,7 +326,7 @@ class _State:
         self.banner = False
         self.entry = 0
         self.last_eval_step: float | None = None
-        self.last_eval_names: set[str] = set()
+        self.last_eval_values: dict[str, float] = {}  # the eval dict(s) of the last eval step
         self.block: str | None = None
         self.block_rows: list[tuple[str, str]] = []
         self.block_line = 0
@@ -360,7 +360,7 @@ def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None =
 def eval_step(st: _State, explicit_step: float | None = None) -> float:
     step = explicit_step if explicit_step is not None else st.last_train_step
     if st.last_eval_step != step:
-        st.last_eval_names = set()
+        st.last_eval_values = {}
     st.last_eval_step = step
     return step
 
@@ -404,7 +404,7 @@ def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
     out = []
     for k, v, (split, metric) in named:
         if split != "train":
-            st.last_eval_names.add(k)
+            st.last_eval_values[k] = v
         out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
                           line=getattr(ctx, "lineno", None), group=st.entry, run=st.run))
     return out
@@ -433,20 +433,42 @@ def _block_records(st: _State, ctx: ParseContext) -> list[Record]:
     step = st.last_train_step
     out = []
     repeated = 0
+    differ = []
+    tokens = dict(rows)
     st.entry += 1
     for k, v in vals:
         split, metric = tidy.canonical(k, default)
         if split == "train":
             split = default
-        if split == "eval" and st.last_eval_step == step and k in st.last_eval_names:
-            repeated += 1
+        if split == "eval" and st.last_eval_step == step and k in st.last_eval_values:
+            # the same step was evaluated by an eval dict: a rounded repeat of it, or a
+            # separate final evaluation (of the best model, load_best_model_at_end)
+            if _same_rounded(st.last_eval_values[k], v, tokens.get(k, "")):
+                repeated += 1
+            else:
+                differ.append(f"{k}={tokens.get(k)}")
+                tidy.add_summary(ctx, f"final {k}", v)
             continue
         out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
                           line=st.block_line, group=st.entry, run=st.run))
     if repeated:
         ctx.note(f"the ***** {kind} metrics ***** block repeats (rounded) {repeated} value(s) of the "
                  "eval dict logged at the same step: kept the dict's values")
+    if differ:
+        ctx.note(f"the ***** {kind} metrics ***** block gives {', '.join(differ[:4])} at the end, unlike the "
+                 "eval dict of that step (a final evaluation, e.g. of the best model): in the summary "
+                 "('final ...'), not as a curve point")
     return out
+
+
+def _same_rounded(dict_value: float, block_value: float, token: str) -> bool:
+    """The block prints values rounded (4 decimals): is ``block_value`` the dict's value rounded?"""
+    if dict_value != dict_value or block_value != block_value:
+        return dict_value != dict_value and block_value != block_value
+    decimals = len(token.split(".", 1)[1]) if "." in token and "e" not in token.lower() else None
+    if decimals is None:
+        return dict_value == block_value or abs(dict_value - block_value) <= 1e-4 * max(1.0, abs(dict_value))
+    return abs(dict_value - block_value) <= 0.5 * 10 ** -decimals + 1e-12
 
 
 def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
