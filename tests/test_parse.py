@@ -707,3 +707,28 @@ def test_hf_eval_metrics_block_after_the_last_eval(tmp_path, block_loss, repeat)
     p.write_text(text)
     rec, fast = _both(p)
     assert fast == rec
+
+
+@pytest.mark.parametrize("tail", ["", "Continuing training from global step 5\n", "{'loss': 1.0, 'step': 3}\n"])
+def test_fast_run_checks_in_the_child_and_falls_back(cli, tmp_path, monkeypatch, tail):
+    """lossctl parse on a big log: the child checks the whole file while the parent reads;
+    a resume or an explicit step anywhere sends everything to the record path."""
+    monkeypatch.setattr(fastpath, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(fastpath.reader, "CHUNK", 20_000)
+    p = tmp_path / "big.log"
+    with open(p, "w") as out:
+        out.write("TrainingArguments(\nlogging_steps=5,\n)\n")
+        for s in range(1, 4001):
+            out.write(f"{{'loss': {3 / s:.4f}, 'learning_rate': {s * 1e-7:.6e}, 'epoch': {s / 4000:.2f}}}\n")
+            if s == 3000:
+                out.write(tail)
+    calls = []
+    real_write = fastpath.write_csv
+    monkeypatch.setattr(fastpath, "write_csv", lambda *a, **k: calls.append(k) or real_write(*a, **k))
+    fast = cli(["parse", p, "--format", "csv"])
+    monkeypatch.setattr(fastpath, "run", lambda *a, **k: None)
+    rec = cli(["parse", p, "--format", "csv"])
+    assert fast.code == rec.code == 0
+    assert fast.out == rec.out
+    assert fast.err == rec.err
+    assert calls and calls[0].get("verdict") is True

@@ -111,17 +111,20 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
 
     stream = iter_records(file, log_format=log_format, run=run)
     out_mod.note(f"{stream.source}: read as {stream.format}")
-    if fmt == "table" and fastpath.applies(stream, run=run):
+    if fmt == "table":
         sink = export.SummarySink()
-        n = fastpath.write_csv(stream, sink, metrics=metrics, splits=splits, run=run)
-        _report(stream)
-        if n == 0:
-            raise errors.InputError("no records match the filters", hint="run without --metric/--split/--run")
-        _summary_table(stream, sink.rows())
-        return
-    if fmt in ("csv", "tsv") and fastpath.applies(stream, run=run):
-        n = fastpath.write_csv(stream, sys.stdout, sep="," if fmt == "csv" else "\t",
-                               metrics=metrics, splits=splits, run=run)
+        n = fastpath.run(stream, sink, metrics=metrics, splits=splits, run=run)
+        if n is not None:
+            _report(stream)
+            if n == 0:
+                raise errors.InputError("no records match the filters", hint="run without --metric/--split/--run")
+            _summary_table(stream, sink.rows())
+            return
+    n = None
+    if fmt in ("csv", "tsv"):
+        n = fastpath.run(stream, sys.stdout, sep="," if fmt == "csv" else "\t",
+                         metrics=metrics, splits=splits, run=run)
+    if n is not None:
         _report(stream)
         if n == 0 and (metrics or splits):
             raise errors.InputError(

@@ -134,26 +134,84 @@ class _Bail(Exception):
 def applies(stream, *, run=None) -> bool:
     """Use the fast path: an HF console log in a file, with no resume inside it and no
     dict with its own step (steps could then go back, and the record path's
-    de-duplication and run splitting are needed). The check reads
-    the file in 8 MiB blocks (not mmap: mapped pages would count in the process's RSS)."""
+    de-duplication and run splitting are needed). The check reads the file in 8 MiB
+    blocks (not mmap: mapped pages would count in the process's RSS)."""
     if stream.format != hf_console.NAME or stream.src.path is None:
         return False
-    # a resume, or dicts that carry their own step (which may go back): record path.
-    # "step': " covers 'step' and 'global_step'; 'C' (memchr-fast) gates the resume search.
     try:
         with stream.src.open_bytes() as fh:
             tail = b""
             while data := fh.read(1 << 23):
-                edge = tail + data[:64]
-                if _STEP_KEY_RE.search(data) or _STEP_KEY_RE.search(edge):
-                    return False
-                if (b"C" in data or b"C" in edge) and (b"Continuing training" in data
-                                                      or b"Continuing training" in edge):
+                if _needs_records(data, tail):
                     return False
                 tail = data[-64:]
         return True
     except (OSError, ValueError):
         return False
+
+
+def _needs_records(data: bytes, tail: bytes) -> bool:
+    """A resume ("Continuing training") or a dict with its own step in this block."""
+    edge = tail + data[:64]
+    if _STEP_KEY_RE.search(data) or _STEP_KEY_RE.search(edge):
+        return True
+    # 'C' is found memchr-fast: the long search only runs when it could match
+    return (b"C" in data or b"C" in edge) and (b"Continuing training" in data or b"Continuing training" in edge)
+
+
+def run(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=None) -> int | None:
+    """Write the long CSV/TSV of an HF console log the fast way; None (nothing written)
+    when the fast path does not apply: then use the record path.
+
+    For a big uncompressed file, the check of :func:`applies` runs in the child
+    process that reads the second half, while this process reads the first half and
+    holds its output until the child's verdict (a few MB at most)."""
+    if stream.format != hf_console.NAME or stream.src.path is None:
+        return None
+    size = _plain_size(stream.src.path)
+    if size is None or size < PARALLEL_MIN_BYTES + reader.CHUNK or not hasattr(os, "fork"):
+        if not applies(stream, run=run):
+            return None
+        return write_csv(stream, out, sep, metrics, splits, run)
+    held = _Held(out)
+    try:
+        return write_csv(stream, held, sep, metrics, splits, run, verdict=True)
+    except _NotApplicable:
+        # start again on the record path with a clean context
+        from lossctl.logs.base import ParseContext
+
+        stream.ctx = ParseContext(source=stream.source)
+        stream.ctx.lineno = 0
+        return None
+
+
+class _NotApplicable(Exception):
+    pass
+
+
+class _Held:
+    """Holds what is written until :meth:`release` (then writes pass through)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.parts: list[str] | None = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        if self.parts is None:
+            return self.out.write(text)
+        self.parts.append(text)
+        self.size += len(text)
+        return len(text)
+
+    def release(self) -> None:
+        if self.parts is not None:
+            self.out.write("".join(self.parts))
+            self.parts = None
+
+    def flush(self) -> None:
+        if self.parts is None:
+            self.out.flush()
 
 
 class _Writer:
@@ -211,7 +269,8 @@ class _Writer:
 PARALLEL_MIN_BYTES = 16 << 20  # a second process reads the second half of bigger logs
 
 
-def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=None) -> int:
+def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=None,
+              verdict: bool = False) -> int:
     """Write ``stream``'s records as long CSV/TSV; returns the number of rows.
 
     For a big uncompressed file on a system with ``fork``, a child process reads the
@@ -231,6 +290,25 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
     path = stream.src.path
     size = _plain_size(path)
 
+    child = None
+
+    def await_verdict(block: bool) -> None:
+        """``verdict``: the child says whether the whole file suits the fast path."""
+        nonlocal verdict
+        if not verdict or child is None:
+            return
+        if not block:
+            import select
+
+            if not select.select([child[1]], [], [], 0)[0]:
+                return
+        answer = os.read(child[1], 1)
+        verdict = False
+        if answer != b"1":
+            _kill(child)
+            raise _NotApplicable
+        out.release()
+
     def read(chunks) -> None:
         nonlocal lineno
         for chunk in chunks:
@@ -239,22 +317,29 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
             lineno += chunk.count(b"\n")
             if parts:
                 out.write("".join(parts))
+            if verdict:
+                await_verdict(block=out.size > (64 << 20))
 
     if size is None:
         read(reader.iter_bytes_chunks(stream.src))
     else:
         # the first chunk alone (it usually holds the hyper-parameters), then halves
         b1 = _line_boundary(path, min(size, reader.CHUNK))
-        read(_Range(stream.src, path, 0, b1))
         mid = size
-        child = None
-        if size - b1 >= PARALLEL_MIN_BYTES and hasattr(os, "fork"):
+        if verdict:
+            # fork first: the child checks the whole file while this process reads
             mid = max(b1, _line_boundary(path, size // 2))
-            out.flush()
-            child = _fork_reader(path, mid, size, ctx, w, first_key_only, sep, metrics, splits, run)
+            child = _fork_reader(path, mid, size, ctx, w, first_key_only, sep, metrics, splits, run,
+                                 check=True, first_chunk_end=b1)
         try:
+            read(_Range(stream.src, path, 0, b1))
+            if child is None and size - b1 >= PARALLEL_MIN_BYTES and hasattr(os, "fork"):
+                mid = max(b1, _line_boundary(path, size // 2))
+                out.flush()
+                child = _fork_reader(path, mid, size, ctx, w, first_key_only, sep, metrics, splits, run)
             read(_Range(stream.src, path, b1, mid))
-        except BaseException:  # interrupted, broken pipe, ...: do not leave the child behind
+            await_verdict(block=True)
+        except BaseException:  # not applicable, interrupted, broken pipe: no child left behind
             if child is not None:
                 _kill(child)
             raise
@@ -349,8 +434,14 @@ class _Range:
                 yield rest
 
 
-def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics, splits, run):
-    """Fork a child that reads [mid, size) assuming plain dicts before ``mid``."""
+def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics, splits, run,
+                 check: bool = False, first_chunk_end: int = 0):
+    """Fork a child that reads [mid, size) assuming plain dicts before ``mid``.
+
+    With ``check``, the child first reads the whole file for what needs the record path
+    (see :func:`applies`) and writes its verdict (one byte, ``1`` = fast path fine) to
+    the pipe before its report; it also learns the hyper-parameters of the first chunk
+    itself (the parent has not read it yet)."""
     import json
     import tempfile
 
@@ -366,13 +457,30 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
         os.close(rfd)
         k = 0
         with open(path, "rb") as fh:
-            left = mid
-            while left > 0:
-                data = fh.read(min(1 << 24, left))
+            pos = 0
+            tail = b""
+            fine = True
+            while pos < (size if check else mid):
+                data = fh.read(1 << 23)
                 if not data:
                     break
-                left -= len(data)
-                k += data.count(b"{'loss': ")
+                if check and fine and _needs_records(data, tail):
+                    fine = False
+                    break
+                tail = data[-64:]
+                if pos < mid:
+                    k += data[:mid - pos].count(b"{'loss': ")
+                pos += len(data)
+        if check:
+            os.write(wfd, b"1" if fine else b"0")
+            if not fine:
+                os._exit(0)
+            # the hyper-parameters of the first chunk (the parent reads it at the same time):
+            # only its lines that are not metric dicts
+            with open(path, "rb") as fh:
+                for raw in fh.read(first_chunk_end).split(b"\n"):
+                    if b"{'" not in raw and (b"=" in raw or b":" in raw):
+                        hf_console.read_hparams(raw.decode("utf-8", "replace"), ctx)
         ls = hf_console._logging_steps(ctx)
         st = hf_console._State()
         st.train_count = k
@@ -418,9 +526,12 @@ def _kill(child) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+    except OSError:  # already gone / reaped
+        pass
+    try:
+        os.close(rfd)
     except OSError:
         pass
-    os.close(rfd)
     tmp.close()
 
 
