@@ -655,7 +655,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             code = errors.EXIT_USAGE
         except Exception as e:  # click usage errors, then anything unexpected
             click_exc = _click_exceptions()
-            if isinstance(e, click_exc.ClickException):
+            if isinstance(e, click_exc.NoArgsIsHelpError):
+                # `lossctl compute` alone: the help is the answer (typer already printed it);
+                # no empty error line after it
+                msg = e.format_message().strip()
+                if msg:
+                    sys.stdout.write(msg + "\n")
+                code = errors.EXIT_USAGE
+            elif isinstance(e, click_exc.ClickException):
                 msg = e.format_message()
                 ctx = getattr(e, "ctx", None)
                 cmd = ctx.command_path if ctx is not None else "lossctl"

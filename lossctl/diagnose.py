@@ -168,6 +168,9 @@ class Diagnosis:
     #: the evidence as sentences for people (in ``lang``)
     lines: list[str] = field(default_factory=list)
     fmt: str | None = None
+    #: lines of the log that could not be read (skipped by the parser, counted); also
+    #: ``evidence["skipped_lines"]`` in the JSON
+    skipped_lines: int = 0
     # display data (not part of the JSON): block medians of the curves
     chart: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -417,7 +420,17 @@ def diagnose(source, *, run=None, lang: str = "en", log_format: str | None = Non
     d = diagnose_curves(curves_from_frame(df, run), lang=lang)
     d.run = run
     d.source = src
+    _set_skipped(d, df)
     return d
+
+
+def _set_skipped(d: Diagnosis, df) -> None:
+    try:
+        n = int(getattr(df, "attrs", {}).get("skipped") or 0)
+    except (TypeError, ValueError):
+        n = 0
+    d.skipped_lines = n
+    d.evidence["skipped_lines"] = n
 
 
 def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None) -> list[Diagnosis]:
@@ -426,6 +439,7 @@ def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None) ->
     if "run" not in df.columns or df["run"].nunique(dropna=True) <= 1:
         d = diagnose_curves(curves_from_frame(df), lang=lang)
         d.source = src
+        _set_skipped(d, df)
         if "run" in df.columns and df["run"].nunique(dropna=True) == 1:
             d.run = df["run"].dropna().iloc[0]
         return [d]
@@ -434,6 +448,7 @@ def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None) ->
         d = diagnose_curves(curves_from_frame(df, r), lang=lang)
         d.run = r
         d.source = src
+        _set_skipped(d, df)  # of the whole file: lines are not tied to a run
         out.append(d)
     # runs without any loss (a file that also logs test-only runs) say nothing
     with_loss = [d for d in out if d.evidence.get("n_points", 0) or d.evidence.get("n_eval", 0)]

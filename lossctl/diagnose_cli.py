@@ -247,6 +247,7 @@ def run_diagnose(source: str, *, fmt: str, lang: str, fail_on: str | None, follo
     ds, skipped = collect(source, lang=lang, log_format=log_format, run=run)
     for f, why in skipped:
         out_mod.note(f"skipped {f}: {why}")
+    _note_skipped_lines(ds)
     many = len(ds) > 1
     if many:
         ds = sort_runs(ds)
@@ -254,6 +255,16 @@ def run_diagnose(source: str, *, fmt: str, lang: str, fail_on: str | None, follo
     if many and fmt == "table":
         out_mod.note("one row per run; `lossctl diagnose FILE --run N` prints the full report of one run")
     check_fail(ds, fails)
+
+
+def _note_skipped_lines(ds) -> None:
+    """One stderr note per source whose parser skipped unreadable lines (also in the JSON)."""
+    seen = set()
+    for d in ds:
+        n = getattr(d, "skipped_lines", 0)
+        if n and d.source not in seen:
+            seen.add(d.source)
+            out_mod.note(f"{d.source}: skipped {n} line(s) that could not be read")
 
 
 def _follow(source, *, fmt, lang, fails, log_format, run, interval, max_updates) -> None:

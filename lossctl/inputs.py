@@ -29,8 +29,10 @@ import fnmatch
 import gzip
 import io
 import json
+import re
 import os
 import sys
+import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator, Sequence
 
@@ -56,6 +58,7 @@ CHUNK_BYTES = 8 << 20
 CHUNK_ROWS = 100_000
 
 _SNIFF_BYTES = 64 * 1024
+_MAX_HEADER_BYTES = 64 * 1024 * 1024  # a first line longer than this is not a CSV header
 # LossSpec.target values whose records are sequences (lm): read whole, ragged, target optional.
 SEQUENCE_KINDS = ("tokens", "none")
 
@@ -241,6 +244,43 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
+class _Gunzip(io.RawIOBase):
+    """A gzip stream whose damage is an :class:`InputError` naming the file, at any read.
+
+    ``gzip`` raises ``EOFError`` for a file cut short and ``BadGzipFile``/``zlib.error`` for a
+    corrupt one, possibly deep inside a CSV parser's read loop; the rows before the damage are
+    not used (a loss over part of the file would look like the whole).
+    """
+
+    def __init__(self, gz: gzip.GzipFile, name: str) -> None:
+        self._gz = gz
+        self._name = name
+        self._out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        try:
+            n = self._gz.readinto(b)
+        except EOFError:
+            raise InputError("the gzip file is truncated: its compressed data ends before the end-of-stream "
+                             "marker", source=self._name,
+                             hint="the download or copy was interrupted; fetch the file again "
+                                  "(gzip -t FILE checks it)") from None
+        except (OSError, zlib.error) as e:
+            raise InputError(f"is not a readable gzip file ({e})", source=self._name,
+                             hint="gzip -t FILE checks it") from None
+        self._out += n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._gz.close()
+        finally:
+            super().close()
+
+
 def _read_head(stream: IO[bytes], n: int) -> bytes:
     parts = []
     got = 0
@@ -302,10 +342,17 @@ def _open(path: str) -> _Opened:
     compressed = False
     if magic == b"\x1f\x8b":
         compressed = True
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        stream = _Gunzip(gzip.GzipFile(fileobj=stream, mode="rb"), name)  # type: ignore[assignment]
         disk = None
     try:
         head = _read_head(stream, _SNIFF_BYTES)
+        # a CSV header wider than the sniff window (e.g. 50k logit columns): read on to its end
+        while len(head) >= _SNIFF_BYTES and b"\n" not in head and len(head) < _MAX_HEADER_BYTES \
+                and not head.startswith((b"\x93NUMPY", b"PK\x03\x04", b"PAR1")):
+            more = _read_head(stream, len(head))
+            if not more:
+                break
+            head += more
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"is not a readable gzip file ({e})", source=name) from None
     stream = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
@@ -324,7 +371,7 @@ def sniff(head: bytes, name: str = "") -> str:
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text[:1] == b"[":
+    if text[:1] == b"[" or text.rstrip() in (b"null", b"true", b"false"):
         return "json"
     if text[:1] == b'"' and b"\n" not in text.rstrip() and b"," not in text and b"\t" not in text:
         return "json"  # a lone JSON string: read as JSON to say it is not a payload
@@ -353,6 +400,24 @@ def _check_text(head: bytes, name: str) -> None:
     if b"\x00" in head[:4096]:
         raise InputError("is a binary file, not JSON, CSV, .npy, .npz or Parquet", source=name,
                          hint="use --input-format to say what it is")
+
+
+def _long_int(e: ValueError) -> str:
+    msg = str(e)
+    m = re.search(r"value has (\d+) digits", msg)
+    return f"an integer of {m.group(1)} digits" if m else msg
+
+
+_LFS = b"version https://git-lfs.github.com/spec/"
+
+
+def _check_lfs(head: bytes, name: str) -> None:
+    if head.startswith(_LFS):
+        m = re.search(rb"\nsize (\d+)", head[:1024])
+        size = f" of {int(m.group(1)):,} bytes" if m else ""
+        raise InputError(f"this is a Git LFS pointer file, not the predictions themselves (the real file{size} "
+                         "was not downloaded)", source=name,
+                         hint="run `git lfs pull` in that repository (or download the file itself), then retry")
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -389,6 +454,7 @@ def read_predictions(
         raise UsageError(f"unknown --input-format {fmt!r}", hint="choose one of: " + ", ".join(INPUT_FORMATS))
     opened = _open(path)
     try:
+        _check_lfs(opened.head, opened.name)
         kind = sniff(opened.head, opened.name) if fmt == "auto" else fmt
         if kind in ("json", "jsonl", "csv", "tsv"):
             _check_text(opened.head, opened.name)
@@ -534,12 +600,18 @@ def _read_json(opened: _Opened, kind: str, *, target_kind: str, target_col, inpu
         raise InputError("is empty", source=opened.name, hint="expected {\"input\": [...], \"target\": [...]}")
     try:
         obj = json.loads(text)
+    except RecursionError:
+        raise InputError("is not readable JSON: nested too deeply", source=opened.name,
+                         hint="predictions are at most a few levels of lists") from None
     except json.JSONDecodeError as e:
         if e.msg == "Extra data":  # several JSON documents: JSON Lines
             return _read_jsonl(_reopen_text(text, opened), "jsonl", target_kind=target_kind, target_col=target_col,
                                input_cols=input_cols, var=var)
         raise InputError(f"is not valid JSON: {e.msg}", source=opened.name, line=e.lineno,
                          hint=f"column {e.colno} of that line") from None
+    except ValueError as e:  # an integer of more than 4300 digits
+        raise InputError(f"is not readable JSON: {_long_int(e)}", source=opened.name,
+                         hint="no loss input needs a number that long; check how the file was written") from None
     preds = Predictions(source=opened.name, format="json")
     if isinstance(obj, dict):
         (ik, x), (tk, y), (vk, v) = _payload_from_dict(obj, opened.name, var)
@@ -588,6 +660,12 @@ def _read_jsonl(opened: _Opened, kind: str, *, target_kind: str, target_col, inp
                     rec = json.loads(s)
                 except json.JSONDecodeError as e:
                     raise InputError(f"is not valid JSON: {e.msg} (character {e.colno})", source=opened.name,
+                                     line=lineno) from None
+                except RecursionError:
+                    raise InputError("is not readable JSON: nested too deeply", source=opened.name,
+                                     line=lineno) from None
+                except ValueError as e:  # an integer of more than 4300 digits
+                    raise InputError(f"is not readable JSON: {_long_int(e)}", source=opened.name,
                                      line=lineno) from None
                 if not batch:
                     line0 = lineno

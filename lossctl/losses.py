@@ -267,7 +267,10 @@ def _class_data(name: str, x, y, opts, *, allow_soft: bool, ignore_index: int | 
                 hint=("class targets are integers 0..C-1"
                       + ("; for probability targets give one row per sample, shaped like the input" if allow_soft else "")),
             )
-        y = y.astype(np.int64)
+        shown = y.reshape(-1)  # the values as written, for messages (1e26 must not wrap to -2**63)
+        y = np.clip(y, -2.0 ** 62, 2.0 ** 62).astype(np.int64)
+    else:
+        shown = None
     yf = y.reshape(-1).astype(np.int64)
     keep = np.ones(yf.shape, dtype=bool) if ignore_index is None else (yf != ignore_index)
     bad = keep & ((yf < 0) | (yf >= n_classes))
@@ -277,7 +280,7 @@ def _class_data(name: str, x, y, opts, *, allow_soft: bool, ignore_index: int | 
         ign = f" and is not --ignore-index ({ignore_index})" if ignore_index is not None else ""
         raise _err(
             opts,
-            f"row {_row(opts, rows[j])}: target class {int(yf[j])} is out of range: "
+            f"row {_row(opts, rows[j])}: target class {int(yf[j]) if shown is None else _num(shown[j])} is out of range: "
             f"the input has {n_classes} classes (0..{n_classes - 1}){ign}",
             key="target",
             hint="targets are 0-based class indices; check the number of columns of the input",
@@ -734,6 +737,11 @@ def _token_ids(obj) -> np.ndarray:
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise InputError(f"token {j}: target {_num(a[j])} is not a token id (an integer)", key="target")
+    big = np.abs(a) >= 2.0 ** 62
+    if big.any():
+        j = int(np.flatnonzero(big)[0])
+        raise InputError(f"token {j}: target {_num(a[j])} is not a token id (far beyond any vocabulary)",
+                         key="target", hint="token ids are 0..V-1 for a vocabulary of V tokens")
     return a.astype(np.int64)
 
 

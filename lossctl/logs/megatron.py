@@ -115,6 +115,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             step = float(m.group(1))
             last_iter = step
             found_loss = False
+            bad_loss = None
             for key, raw in _fields(m.group(3)):
                 kind = kinds.get(key, False)
                 if kind is False:
@@ -123,6 +124,8 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                     continue
                 value = to_float(raw)
                 if value is None:
+                    if kind[0] == "loss" and bad_loss is None:
+                        bad_loss = (key, raw)
                     continue
                 if kind[0] == "loss":
                     found_loss = True
@@ -130,6 +133,10 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                         loss_keys.append(key)
                 yield Record(step, "train", kind[1], value, key, line=lineno, group=lineno)
             if not found_loss:
+                if bad_loss is not None:
+                    # the loss is there but unreadable (garbled bytes): not the NaN of a skipped interval
+                    ctx.skip(lineno, f"unreadable {bad_loss[0]} value {bad_loss[1].strip()[:40]!r}")
+                    continue
                 if not line.rstrip().endswith("|"):
                     # a complete Megatron line always ends with '|': this one was cut
                     ctx.skip(lineno, "cut Megatron iteration line")
