@@ -233,22 +233,100 @@ def parse_log(source, *, log_format: str | None = None, run: int | None = None):
     ``df.attrs``: ``format``, ``hparams`` (logging_steps, train_batch_size, ...),
     ``summary`` (run-level values such as HF's final mean ``train_loss``),
     ``skipped`` (count of unreadable lines), ``notes``, ``source``.
-    Duplicates are resolved exactly (the last record of a step wins).
-    """
-    import pandas as pd
+    Duplicates are resolved exactly (the last record of a step wins, at the place of
+    the first).
 
-    stream = RecordStream(source, log_format=log_format, run=run, window=None)
-    rows = list(records_to_rows(stream))
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
-    if len(df):
-        df["run"] = df["run"].astype("int64")
-        df["step"] = pd.to_numeric(df["step"], errors="coerce")
-        df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce").astype("float64")
-        df["value"] = df["value"].astype("float64")
-        df["time"] = pd.to_numeric(df["time"], errors="coerce").astype("float64")
-        df["line"] = pd.to_numeric(df["line"], errors="coerce").astype("Int64")
+    Memory: records are packed into typed arrays as they are read (about 60 bytes a
+    record); de-duplication looks back over a window of records, and in the rare case
+    of a duplicate further back than that, the file is read a second time with an
+    unbounded window.
+    """
+    src = reader.open_source(source)
+    rereadable = src.path is not None or src._data is not None
+    stream = RecordStream(src, log_format=log_format, run=run, window=50_000 if rereadable else None)
+    cols = _Columns()
+    cols.extend(stream)
+    if stream.ctx.__dict__.get("late_duplicates"):
+        src = reader.open_source(source)
+        stream = RecordStream(src, log_format=log_format, run=run, window=None)
+        cols = _Columns()
+        cols.extend(stream)
+    df = cols.frame()
     df.attrs.update(stream_attrs(stream))
     return df
+
+
+class _Columns:
+    """Records packed column by column (typed arrays, string codes)."""
+
+    def __init__(self) -> None:
+        from array import array
+
+        self.run = array("q")
+        self.step = array("d")
+        self.epoch = array("d")
+        self.value = array("d")
+        self.time = array("d")
+        self.line = array("q")
+        self.codes = {k: array("i") for k in ("split", "metric", "name")}
+        self.cats: dict[str, dict[str, int]] = {k: {} for k in ("split", "metric", "name")}
+
+    def extend(self, records) -> None:
+        nan = float("nan")
+        run, step, epoch, value, time_, line = self.run, self.step, self.epoch, self.value, self.time, self.line
+        cs, cm, cn = self.codes["split"], self.codes["metric"], self.codes["name"]
+        ks, km, kn = self.cats["split"], self.cats["metric"], self.cats["name"]
+        for r in records:
+            run.append(r.run)
+            step.append(nan if r.step is None else r.step)
+            epoch.append(nan if r.epoch is None else r.epoch)
+            value.append(r.value)
+            time_.append(nan if r.time is None else r.time)
+            line.append(-1 if r.line is None else r.line)
+            c = ks.get(r.split)
+            if c is None:
+                c = ks[r.split] = len(ks)
+            cs.append(c)
+            c = km.get(r.metric)
+            if c is None:
+                c = km[r.metric] = len(km)
+            cm.append(c)
+            c = kn.get(r.name)
+            if c is None:
+                c = kn[r.name] = len(kn)
+            cn.append(c)
+
+    def frame(self):
+        import numpy as np
+        import pandas as pd
+
+        def strings(key: str):
+            cats = list(self.cats[key])
+            codes = np.frombuffer(self.codes[key], dtype=np.int32) if len(self.codes[key]) else np.zeros(0, np.int32)
+            return pd.Categorical.from_codes(codes, categories=cats if cats else []).astype(str) if cats else \
+                pd.array([], dtype=str)
+
+        def floats(arr):
+            return np.frombuffer(arr, dtype=np.float64).copy() if len(arr) else np.zeros(0)
+
+        step = floats(self.step)
+        if len(step) and not np.isnan(step).any() and np.all(step == np.floor(step)) and np.all(np.abs(step) < 2**62):
+            step = step.astype(np.int64)
+        line = np.frombuffer(self.line, dtype=np.int64) if len(self.line) else np.zeros(0, np.int64)
+        data = {
+            "run": (np.frombuffer(self.run, dtype=np.int64).copy() if len(self.run) else np.zeros(0, np.int64)),
+            "step": step,
+            "epoch": floats(self.epoch),
+            "split": strings("split"),
+            "metric": strings("metric"),
+            "value": floats(self.value),
+            "name": strings("name"),
+            "time": floats(self.time),
+            "line": pd.array(np.where(line < 0, 0, line), dtype="Int64"),
+        }
+        if len(line):
+            data["line"][line < 0] = pd.NA
+        return pd.DataFrame(data, columns=list(COLUMNS))
 
 
 def stream_attrs(stream: RecordStream) -> dict[str, Any]:

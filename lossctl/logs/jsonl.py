@@ -155,6 +155,7 @@ def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
             raise InputError(f"not valid JSON ({e})", source=ctx.source) from None
         if not isinstance(data, list):
             data = [data]
+        ctx.lineno = 0  # type: ignore[attr-defined]  # items of one JSON document: no line of their own
         for i, obj in enumerate(data):
             if isinstance(obj, dict):
                 yield from _records(obj, ctx, i + 1)

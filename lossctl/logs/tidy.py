@@ -282,6 +282,7 @@ class Deduper:
                 "logged again, e.g. a resumed run): kept the last of each"
             )
         if self.late:
+            self.ctx.__dict__["late_duplicates"] = self.late
             self.ctx.note(
                 f"{self.late} record(s) repeat a step written more than {self.window} records "
                 "earlier; both were kept in this streamed output (parse_log() de-duplicates exactly)"
