@@ -732,3 +732,16 @@ def test_fast_run_checks_in_the_child_and_falls_back(cli, tmp_path, monkeypatch,
     assert fast.out == rec.out
     assert fast.err == rec.err
     assert calls and calls[0].get("verdict") is True
+
+
+def test_parse_log_exact_when_a_duplicate_is_far_back(tmp_path, monkeypatch):
+    import lossctl.logs as logs
+
+    monkeypatch.setattr(logs, "PARSE_LOG_WINDOW", 2)
+    p = tmp_path / "m.jsonl"
+    lines = [f'{{"step": {s}, "loss": {s / 10}}}' for s in range(1, 8)] + ['{"step": 2, "loss": 9.5}', '{"step": 8, "loss": 0.8}']
+    p.write_text("\n".join(lines) + "\n")
+    df = parse_log(p)
+    assert df[["step", "value"]].values.tolist() == [[1, 0.1], [2, 9.5], [3, 0.3], [4, 0.4], [5, 0.5], [6, 0.6], [7, 0.7], [8, 0.8]]
+    assert not any("both were kept" in n for n in df.attrs["notes"])
+    assert any("1 duplicated record" in n for n in df.attrs["notes"])

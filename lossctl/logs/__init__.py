@@ -47,6 +47,7 @@ __all__ = [
 # the columns of `lossctl parse` long output
 LONG_COLUMNS = ("run", "step", "epoch", "split", "metric", "value")
 MIN_SCORE = 0.2
+PARSE_LOG_WINDOW = 50_000  # records parse_log looks back over for duplicates before a second pass
 
 _modules: list[ModuleType] | None = None
 
@@ -243,7 +244,7 @@ def parse_log(source, *, log_format: str | None = None, run: int | None = None):
     """
     src = reader.open_source(source)
     rereadable = src.path is not None or src._data is not None
-    stream = RecordStream(src, log_format=log_format, run=run, window=50_000 if rereadable else None)
+    stream = RecordStream(src, log_format=log_format, run=run, window=PARSE_LOG_WINDOW if rereadable else None)
     cols = _Columns()
     cols.extend(stream)
     if stream.ctx.__dict__.get("late_duplicates"):
