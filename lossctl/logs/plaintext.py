@@ -44,6 +44,7 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 
@@ -191,7 +192,7 @@ def _analyze(marked: str) -> Analysis | None:
         if pm is None:
             continue
         value = to_float(pm.group("val"))
-        if value is None or value != value or value < _MARK or value != int(value):
+        if value is None or not math.isfinite(value) or value < _MARK or value != int(value):
             continue  # not one of the marked numbers
         value_i = int(value) - _MARK
         meaning = _label_meaning(pm.group("label"))
