@@ -618,6 +618,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return errors.EXIT_USAGE
 
     code = errors.EXIT_OK
+    progress = _file_progress(args)
     try:
         try:
             rv = _invoke(args)
@@ -704,7 +705,28 @@ def main(argv: Optional[List[str]] = None) -> int:
         # `lossctl parse big.log | head`: the reader went away; exit quietly.
         _quiet_stdout()
         return errors.EXIT_OK
+    finally:
+        if progress is not None:
+            progress.stop()
     return code
+
+
+def _file_progress(args: List[str]):
+    """A reading-progress line on stderr for big input files (parse, diagnose, plot).
+
+    Only on a terminal; not with --follow (no end) nor for compute (it has its own bar), and
+    not when the data itself goes to the same terminal while being read (parse's streamed
+    formats), where the two would mix.
+    """
+    cmd = next((a for a in args if not a.startswith("-")), None)
+    if cmd not in ("parse", "diagnose", "plot") or "--follow" in args or "-F" in args:
+        return None
+    from lossctl.output import FileProgress, is_tty
+
+    if cmd == "parse" and is_tty(sys.stdout) and any(a in args for a in ("csv", "tsv", "json", "ndjson")):
+        return None
+    p = FileProgress.for_args(args[args.index(cmd) + 1:])
+    return p.start() if p is not None else None
 
 
 def run() -> None:  # pragma: no cover - the console script

@@ -76,6 +76,8 @@ def console(stderr: bool = False, width: int | None = None):
 
 def _emit(prefix: str, message: str, style: str | None) -> None:
     stream = sys.stderr
+    if _active_progress is not None:
+        _active_progress.clear()  # a message never lands in the middle of the progress line
     if color_enabled(stream) and style:
         stream.write(f"\x1b[{style}mlossctl: {prefix}\x1b[0m {message}\n")
     else:
@@ -99,6 +101,172 @@ def error_line(message: str, hint: str | None = None) -> None:
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
         sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- progress (stderr)
+
+_active_progress: "FileProgress | None" = None
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+class FileProgress:
+    """How far lossctl has read a big input file, as one line on a terminal's stderr.
+
+    Works for every command without their cooperation: a daemon thread looks up the
+    file's descriptor in ``/proc/self/fd`` and its offset in ``/proc/self/fdinfo`` (Linux),
+    so it also follows files read by pandas, pyarrow or gzip. It draws only when stderr is
+    a terminal, after ``delay`` seconds, and clears its line when the file is closed.
+    """
+
+    MIN_BYTES = 32 * 1000 * 1000
+
+    def __init__(self, paths: dict[str, int], stream=None, delay: float = 1.0, period: float = 0.2) -> None:
+        import threading
+
+        self.paths = paths  # real path -> size in bytes
+        self.stream = stream if stream is not None else sys.stderr
+        self.delay = delay
+        self.period = period
+        self._lock = threading.Lock()
+        self._drawn = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lossctl-progress", daemon=True)
+
+    @classmethod
+    def for_args(cls, args: Sequence[str], stream=None, min_bytes: int | None = None) -> "FileProgress | None":
+        """A progress line for the big files among ``args``, or None (no terminal, no /proc, small files)."""
+        stream = stream if stream is not None else sys.stderr
+        if not is_tty(stream) or not os.path.isdir("/proc/self/fdinfo"):
+            return None
+        paths = {}
+        for a in args:
+            if a.startswith("-"):
+                continue
+            try:
+                st = os.stat(a)
+            except (OSError, ValueError):
+                continue
+            if os.path.isfile(a) and st.st_size >= (cls.MIN_BYTES if min_bytes is None else min_bytes):
+                paths[os.path.realpath(a)] = st.st_size
+        return cls(paths, stream) if paths else None
+
+    def start(self) -> "FileProgress":
+        global _active_progress
+        _active_progress = self
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        global _active_progress
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+        self.clear()
+        if _active_progress is self:
+            _active_progress = None
+
+    def _offsets(self, pid: str) -> list[tuple[str, str, int]]:
+        out = []
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            return out
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target not in self.paths:
+                continue
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    out.append((fd, target, int(f.readline().split()[1])))
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
+
+    def _children(self) -> list[str]:
+        kids = []
+        try:
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/children") as f:
+                    kids += f.read().split()
+        except OSError:
+            pass
+        return kids
+
+    def position(self) -> tuple[str, int, int] | None:
+        """(path, bytes read, size) of the furthest-read watched file open in this process.
+
+        A forked helper reading a later part of the same file (parse's fast path) adds
+        the bytes it read since it was first seen.
+        """
+        if not hasattr(self, "_first"):
+            self._first: dict[tuple[str, str], int] = {}
+        best = None
+        for fd, target, pos in self._offsets("self"):
+            if best is None or pos > best[1]:
+                best = (target, pos, self.paths[target])
+        if best is None:
+            return None
+        for pid in self._children():
+            for fd, target, pos in self._offsets(pid):
+                if target == best[0]:
+                    start = self._first.setdefault((pid, fd), pos)
+                    best = (target, best[1] + max(0, pos - start), best[2])
+        return best[0], min(best[1], best[2]), best[2]
+
+    def line(self, path: str, pos: int, size: int, elapsed: float) -> str:
+        frac = pos / size if size else 1.0
+        width = 24
+        filled = int(frac * width)
+        bar = "#" * filled + "-" * (width - filled)
+        rate = pos / elapsed if elapsed > 0 else 0.0
+        left = f", {((size - pos) / rate):.0f} s left" if rate > 0 and pos < size else ""
+        return (f"lossctl: reading {os.path.basename(path)} [{bar}] {frac * 100:3.0f}% "
+                f"{_human(pos)} / {_human(size)}{left}")
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._drawn:
+                try:
+                    self.stream.write("\r\x1b[K")
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    pass
+                self._drawn = False
+
+    def _run(self) -> None:
+        import time
+
+        t0 = time.monotonic()
+        if self._stop.wait(self.delay):
+            return
+        seen = False
+        while not self._stop.is_set():
+            where = self.position()
+            if where is None:
+                if seen:  # the file was read and closed: done
+                    self.clear()
+                    return
+            else:
+                seen = True
+                text = self.line(*where, time.monotonic() - t0)
+                with self._lock:
+                    try:
+                        self.stream.write("\r\x1b[K" + text)
+                        self.stream.flush()
+                        self._drawn = True
+                    except (OSError, ValueError):
+                        return
+            self._stop.wait(self.period)
 
 
 # ---------------------------------------------------------------- data (stdout)

@@ -186,3 +186,56 @@ def test_follow_waits_for_the_newline_and_survives_truncation(tmp_path):
         if p.poll() is None:
             p.kill()
     assert "Traceback" not in p.stderr.read()
+
+
+# ---------------------------------------------------------------------- progress on a terminal
+
+
+def test_file_progress_follows_the_read_offset(tmp_path):
+    import io as _io
+
+    from lossctl.output import FileProgress
+
+    f = tmp_path / "big.log"
+    f.write_bytes(b"x" * 100_000)
+    out = _io.StringIO()
+    p = FileProgress({os.path.realpath(f): 100_000}, stream=out, delay=0.0, period=0.01)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        os.read(fd, 50_000)
+        p.start()
+        assert _wait_for(lambda: "50%" in out.getvalue(), timeout=5), out.getvalue()
+    finally:
+        os.close(fd)
+    assert _wait_for(lambda: not p._thread.is_alive(), timeout=5)  # file closed: done
+    p.stop()
+    text = out.getvalue()
+    assert "lossctl: reading big.log [############------------]  50% 50.0 KB / 100.0 KB" in text
+    assert text.endswith("\r\x1b[K")  # the line is cleared at the end
+
+
+def test_parse_shows_progress_on_a_terminal_only(tmp_path):
+    import pty
+
+    log = tmp_path / "big.log"
+    with open(log, "w") as f:
+        chunk = hf_log(20_000)
+        while f.tell() < 40_000_000:
+            f.write(chunk)
+    master, slave = pty.openpty()
+    p = subprocess.Popen(LOSSCTL + ["parse", str(log), "--format", "csv"], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    buf = b""
+    while True:
+        try:
+            d = os.read(master, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        buf += d
+    assert p.wait(timeout=120) == 0
+    assert b"lossctl: reading big.log [" in buf and b"MB / 40." in buf
+    # not a terminal: no progress at all
+    q = run(["parse", log, "--format", "csv", "--metric", "nope"])
+    assert "reading" not in q.stderr
