@@ -833,6 +833,16 @@ def _cols(cols: list[str]) -> str:
     return f"{len(cols)} columns ({cols[0]!r} … {cols[-1]!r})"
 
 
+def _csv_cells(line: str, sep: str, source: str, lineno: int) -> list[str]:
+    """The cells of one CSV line; a line the csv module refuses is an InputError at that line."""
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error as e:
+        what = "a carriage return (\\r) inside a line" if "new-line" in str(e) else str(e)
+        raise InputError(f"is not valid {'TSV' if sep == chr(9) else 'CSV'}: {what}", source=source, line=lineno,
+                         hint="line ends must be \\n or \\r\\n; quote cells that hold line breaks") from None
+
+
 def _header(opened: _Opened, sep: str) -> list[str]:
     head = opened.head
     if not head.strip():
@@ -843,7 +853,7 @@ def _header(opened: _Opened, sep: str) -> list[str]:
     except UnicodeDecodeError as e:
         raise InputError(f"is not UTF-8 text (byte 0x{first_raw[e.start]:02x} in the header)", source=opened.name,
                          line=1, hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
-    names = next(csv.reader([first], delimiter=sep))
+    names = _csv_cells(first, sep, opened.name, 1)
     names = [n.strip() for n in names]
     numeric = 0
     for n in names:
@@ -1054,7 +1064,7 @@ def _locate_in_slice(buf: bytes, line0: int, source: str, sep: str, names: list[
         line = line.rstrip("\r")
         if not line.strip():
             continue
-        row = next(csv.reader([line], delimiter=sep), [])
+        row = _csv_cells(line, sep, source, lineno)
         if len(row) != len(names):
             raise InputError(f"has {len(row)} cells where the header has {len(names)} columns", source=source,
                              line=lineno, hint="every row needs one cell per header column")
@@ -1152,7 +1162,7 @@ def _locate_bad_cell(opened: _Opened, sep: str, names: list[str], wanted: list[s
                                      hint="convert it to UTF-8, e.g. iconv -f latin1 -t UTF-8 FILE") from None
                 if lineno == 1 or not line.strip():
                     continue
-                row = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+                row = _csv_cells(line.rstrip("\r\n"), sep, src, lineno)
                 for j in idx:
                     cell = row[j].strip() if j < len(row) else ""
                     if _is_number_cell(cell):

@@ -122,6 +122,11 @@ CASES = [
       words=["n.json", "no input key", "keys found: a"]),
     C("compute-json-object-as-input", ["compute", "mse", "{d}/n.json"],
       {"n.json": b'{"input": {"x": 1}, "target": [0]}'}, words=["n.json", "key 'input'", "JSON object"]),
+    # found by bench/fuzz_logs.py --preds: a lone \r inside a line was a csv.Error (exit 3)
+    C("compute-carriage-return-in-header", ["compute", "cross-entropy", "{d}/cr.csv"],
+      {"cr.csv": b"label,logit_0,lo\rgit_1\n1,0.5,2\n"}, words=["cr.csv:1", "carriage return", "\\r\\n"]),
+    C("compute-carriage-return-in-row", ["compute", "lm", "{d}/cr.csv"],
+      {"cr.csv": b"label,logit_0,logit_1\n1,0.5,2\n0,2.5,\r1.5\n"}, words=["cr.csv:", "carriage return"]),
     # ------------------------------------------------------------------ compute: options
     C("compute-unknown-loss", ["compute", "foo-loss", "--input", "2", "--target", "1"], words=["unknown loss 'foo-loss'"]),
     C("compute-misspelt-loss", ["compute", "crossentropy", "--input", "2", "--target", "1"],
@@ -206,6 +211,10 @@ CASES = [
     C("parse-tensorboard-garbage", ["parse", "{d}/events.out.tfevents.1.host"],
       {"events.out.tfevents.1.host": b"\x00garbage" * 100}, words=["events.out.tfevents.1.host", "TensorBoard"],
       xfail=LOGS_CORE + ": a damaged event file says 'no known training-log format', not what is wrong"),
+    # found by bench/fuzz_logs.py: an infinite number in a plaintext line was an OverflowError (exit 3)
+    C("parse-plaintext-infinite-number", ["parse", "{d}/p.log", "-f", "csv"],
+      {"p.log": b"epoch 1 | loss 2.4410 | acc 0.1210\nepoch 2 | loss 1.e8123 | acc 0.3320\n"
+                b"epoch 3 | loss 0.5002 | acc 0.8870\n"}, code=0),
     # ------------------------------------------------------------------ diagnose
     C("diagnose-missing-file", ["diagnose", "{d}/nope.log"], words=["nope.log", "no such file"]),
     C("diagnose-empty-dir", ["diagnose", "{d}/sub"], {"sub/.keep": b""}, words=["sub", "no training log"]),
