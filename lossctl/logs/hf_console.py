@@ -314,9 +314,21 @@ def detect(sample: str) -> float:
 # ------------------------------------------------------------------ parse
 
 
+# A tqdm frame glued right before a dict: "| 500/1000 [01:23<01:40,  7.41it/s]{'loss': ..."
+_BAR_RE = re.compile(r"(\d+)/(\d+) \[[^\[\]]*\]\s*$")
+
+
+def glued_bar(line: str, start: int) -> tuple[int, int] | None:
+    """(counter, total) of the progress bar that ends right where the dict at ``start`` begins."""
+    if start < 12 or line[start - 1] not in "] ":
+        return None
+    m = _BAR_RE.search(line, max(0, start - 120), start)
+    return (int(m.group(1)), int(m.group(2))) if m is not None else None
+
+
 class _State:
     __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
-                 "last_eval_step", "last_eval_values", "block", "block_rows", "block_line")
+                 "last_eval_step", "last_eval_values", "block", "block_rows", "block_line", "bar_total")
 
     def __init__(self) -> None:
         self.run = 0
@@ -330,6 +342,7 @@ class _State:
         self.block: str | None = None
         self.block_rows: list[tuple[str, str]] = []
         self.block_line = 0
+        self.bar_total: int | None = None  # total of the training progress bar, once seen
 
 
 def _logging_steps(ctx: ParseContext) -> float:
@@ -365,8 +378,14 @@ def eval_step(st: _State, explicit_step: float | None = None) -> float:
     return step
 
 
-def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
-    """Records of one metric dict (empty for the final summary dict)."""
+def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | None = None) -> list[Record]:
+    """Records of one metric dict (empty for the final summary dict).
+
+    ``bar``: the (counter, total) of a tqdm frame glued to the dict. When the log does
+    not say its ``logging_steps``, the training bar's counter is the step (the first
+    train dict glued to a bar fixes which total is the training bar; an eval loop's own
+    bar has another total and is not used). A counter that would go back is ignored.
+    """
     keys = [k for k, _ in pairs]
     if "train_runtime" in keys or ("train_loss" in keys and "loss" not in keys
                                    and any(k.startswith("train_") and k != "train_loss" for k in keys)):
@@ -396,6 +415,11 @@ def _entry_records(pairs, st: _State, ctx: ParseContext) -> list[Record]:
         return []
     named = [(k, v, tidy.canonical(k)) for k, v in numeric]
     is_train = any(sm[0] == "train" for _, _, sm in named)
+    if bar is not None and explicit_step is None and "logging_steps" not in ctx.hparams:
+        if st.bar_total is None and is_train:
+            st.bar_total = bar[1]
+        if bar[1] == st.bar_total and bar[0] >= st.last_train_step:
+            explicit_step = float(bar[0])
     if is_train:
         step = next_train_step(st, ctx, explicit_step)
     else:
@@ -530,7 +554,7 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
                 start = line.find("{", start + 1)
                 continue
             if is_metric_dict(pairs) and not _assigned(line, start):
-                out.extend(_entry_records(pairs, st, ctx))
+                out.extend(_entry_records(pairs, st, ctx, glued_bar(line, start)))
             elif any(h in line for h in _HP_HINTS):
                 read_hparams(line, ctx)
             start = line.find("{", end)
