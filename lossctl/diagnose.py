@@ -1076,7 +1076,9 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
     ev["last_quarter_se"] = se
     still = change < -3 * se and change < -0.005 * level
     if verdict in ("converging", "overfitting", "lr-too-high", "not-learning"):
-        if still and verdict != "not-learning":
+        # Overfitting: a train loss still falling is part of the verdict's evidence, and
+        # "train longer" would be the wrong advice, so it is not a finding there.
+        if still and verdict not in ("not-learning", "overfitting"):
             ref = max(abs(st["lq_start"]), 1e-12)
             out.append(Finding("still-improving", "high" if change < -6 * se else "medium", T("f.still-improving", change=_fmt(-change), pct=_pct(change / ref)), {"change": change, "se": se}))
         elif verdict == "converging":
@@ -1271,6 +1273,17 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
     if lr is None and d.evidence.get("lr_peak"):
         lr = _num(d.evidence["lr_peak"])
     epochs = _num(_hp(c, "num_train_epochs", "epochs"))
+    if epochs is None:
+        # The log does not print num_train_epochs: the last epoch it reached is the
+        # current value when that is a whole number of epochs (>= 1), i.e. the run ended.
+        # Whole-number epochs counted from 0 (Keras CSVLogger) are indices: count = last + 1.
+        ep = c.train.epoch[np.isfinite(c.train.epoch)] if c.train.n else np.empty(0)
+        last_ep = float(ep.max()) if ep.size else None
+        if last_ep is not None and abs(last_ep - round(last_ep)) < 1e-6:
+            if ep.min() == 0 and np.all(ep == np.round(ep)):
+                last_ep += 1
+            if last_ep >= 1:
+                epochs = float(round(last_ep))
     fp16 = _hp(c, "fp16")
     v = d.verdict
     codes = {f.code for f in d.findings}
@@ -1354,7 +1367,7 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
         R.append(Recommendation("eval_steps", T("r.eval_more"), _num(_hp(c, "eval_steps")), max(1, int(round(total / 20))) if total else None))
     if "no-eval" in codes and v in ("converging", "not-learning", "lr-too-high"):
         total = d.evidence.get("last_step") or 0
-        R.append(Recommendation("eval_strategy", T("r.eval_add"), None, "steps"))
+        R.append(Recommendation("eval_strategy", T("r.eval_add"), None, "epoch" if _epoch_level(c) else "steps"))
         if total and c.axis == "step" and not _epoch_level(c):
             R.append(Recommendation("eval_steps", T("r.eval_more"), None, max(1, int(round(total / 20)))))
     if not R and v == "converging":

@@ -109,20 +109,29 @@ def sort_runs(ds):
 
 
 def chart_for(d, width: int):
-    """A LineChart of the curve (train solid, eval dashed) sized for ``width``."""
+    """The curve as a chart sized for ``width``: the tutorial's bar chart for one short
+    curve (at most ``render.BAR_MAX_POINTS`` points, no eval), else a LineChart (train
+    solid, eval dashed)."""
     import numpy as np
 
     from lossctl.charts import LineChart, Series
+    from lossctl.render import BAR_MAX_POINTS
 
     c = d.chart
     if not c or np.asarray(c.get("y", [])).size < 2:
         return None
+    axis = "epoch" if d.evidence.get("epoch_level") else d.evidence.get("axis")
+    xl = {"epoch": "Epoch", "index": "Point"}.get(axis, "Step")
+    width = max(40, min(width, 100))
+    if not np.asarray(c.get("eval_y", [])).size and np.asarray(c["y"]).size <= BAR_MAX_POINTS:
+        # one short curve: the tutorial's own picture, one bar per epoch (as `lossctl plot` does)
+        from lossctl.charts import BarChart
+
+        return BarChart.from_points(c["x"], c["y"], x_name=xl, max_rows=BAR_MAX_POINTS, name="Loss", width=width)
     series = [Series(c["x"], c["y"], "train" if c.get("main") != "eval" else "eval")]
     if np.asarray(c.get("eval_y", [])).size:
         series.append(Series(c["eval_x"], c["eval_y"], "eval"))
-    axis = "epoch" if d.evidence.get("epoch_level") else d.evidence.get("axis")
-    xl = {"epoch": "Epoch", "index": "Point"}.get(axis, "Step")
-    return LineChart(series, width=max(40, min(width, 100)), height=14, x_label=xl, y_label="Loss")
+    return LineChart(series, width=width, height=14, x_label=xl, y_label="Loss")
 
 
 def report_lines(d, lang: str) -> list[tuple[str, str | None]]:

@@ -42,8 +42,8 @@ def test_table_report_for_the_tutorial_example(cli, logs):
     out = r.out
     assert "verdict: converging  (confidence: high)" in out
     assert "正常训练" in out and 'picture "normal training"' in out
-    assert "the loss fell 2.5 → 0.65 (-74%)" in out and "noise σ 0 (0% of the level" in out
-    assert "num_train_epochs=×2  (train longer: the loss is still falling)" in out
+    assert "the loss fell 2.5 → 0.65 (-74%; medians of the first 10% and the last 25% of the points)" in out and "noise σ 0 (0% of the level" in out
+    assert "num_train_epochs: 5 → 10  (train longer: the loss is still falling)" in out  # epochs 0..4 = 5
     assert "still-improving" in out
     assert "loss curve:" in out and "Epoch" in out and "Loss" in out  # the chart
     assert r.err == ""
