@@ -18,9 +18,9 @@ steps, per_epoch, log_every, eval_every, lr0, warmup = 1000, 250, 10, 100, 5e-5,
 lines = []
 for s in range(log_every, steps + 1, log_every):
     lr = lr0 * s / warmup if s <= warmup else lr0 * (steps - s) / (steps - warmup)
-    train = 0.05 + 2.2 * math.exp(-s / 180) + rng.normal(0, 0.03)
+    train = (0.05 + 2.2 * math.exp(-s / 180)) * math.exp(rng.normal(0, 0.04))
     bar = f"{100 * s // steps:3d}%|{'█' * (s * 10 // steps):<10}| {s}/{steps} [01:{s % 60:02d}<02:10,  7.41it/s]"
-    grad = abs(rng.normal(1.5, 0.4)) * (1.0 if s > 100 else 2.0)
+    grad = abs(rng.normal(0.6, 0.15)) * (1.0 if s > 100 else 2.5)
     lines.append(f"\r{bar}{{'loss': {train:.4f}, 'grad_norm': {grad:.6f}, "
                  f"'learning_rate': {lr:.4e}, 'epoch': {s / per_epoch:.2f}}}")
     if s % eval_every == 0:
