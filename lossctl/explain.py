@@ -97,6 +97,9 @@ def explain(spec: L.LossSpec, x, y, opts: Mapping[str, Any], reduction: str, par
     stepper = _STEPS.get(spec.name, _generic_steps)
     with np.errstate(all="ignore"):
         lines += stepper(spec, x, y, opts, parts, max_rows)
+    if spec.name == "lm" and reduction == "mean":
+        # the tutorial's "总 Loss = 0.22 + 0.36 = 0.58": the total over tokens, then the mean
+        lines.append(_reduction_lines(spec, "sum", parts)[0])
     lines += _reduction_lines(spec, reduction, parts)
     if spec.name == "lm":
         lines += _lm_summary_lines(parts)
