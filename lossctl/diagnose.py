@@ -56,7 +56,8 @@ JSON schema (``Diagnosis.to_dict()``, stable; ``lossctl diagnose --format json``
 
 Finding codes: still-improving, plateaued, schedule-decay, spikes, noisy,
 lr-too-low, underfitting, warmup-instability, hidden-nans, nonfinite,
-clipping-saturated, eval-sparse, no-eval, grad-norm-growth, too-few-points.
+clipping-saturated, eval-sparse, no-eval, grad-norm-growth, too-few-points,
+eval-stalled.
 
 Evidence keys (absent when not applicable): n_points, n_eval, first_step,
 last_step, axis ("step"|"epoch"|"index"), warmup_end_step, l_start, l_head,
@@ -98,6 +99,7 @@ FINDING_ORDER = (
     "warmup-instability",
     "grad-norm-growth",
     "clipping-saturated",
+    "eval-stalled",
     "still-improving",
     "plateaued",
     "schedule-decay",
@@ -1085,6 +1087,18 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
             ref = max(abs(st["lq_start"]), 1e-12)
             out.append(Finding("plateaued", "medium" if n >= 8 else "low", T("f.plateaued", change=_fmt(change), pct=_pct(change / ref)), {"change": change, "se": se}))
 
+    # --- eval stalled (verdict converging, so no significant rise): the eval loss
+    # has not improved for its last >= 3 evaluations and >= 25 % of them. Training
+    # longer will not help the held-out loss even if the train loss still falls:
+    # early stopping on the best checkpoint will (patience counted in evaluations).
+    ne = int(ev.get("n_eval") or 0)
+    after = ev.get("eval_after_best")
+    if verdict == "converging" and ne >= 4 and after is not None and after >= max(3, math.ceil(0.25 * ne)):
+        ep = T("ev.eval_epoch", epoch=_fmt(ev["eval_best_epoch"], 3)) if ev.get("eval_best_epoch") is not None else ""
+        out.append(Finding("eval-stalled", "medium", T("f.eval-stalled", n=int(after), best=_fmt(ev["eval_best"]), step=_step_str(ev["eval_best_step"]), epoch=ep, last=_fmt(ev["eval_last"])), {"after_best": int(after)}))
+        # the train loss still falling is then no reason to train longer
+        out = [f for f in out if f.code != "still-improving"]
+
     # --- learning-rate schedule (decay understood)
     if c.lr.n >= 3:
         lr = c.lr.y[np.isfinite(c.lr.y)]
@@ -1291,6 +1305,24 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
     def lr_down(factor=0.3):
         R.append(Recommendation("learning_rate", T("r.lr_down"), lr, _nice_round(lr * factor) if lr else None))
 
+    def early_stopping(weight_decay: bool) -> None:
+        """Keep the best checkpoint and stop on the eval loss (overfitting, eval stalled)."""
+        # patience: 2 evaluations when evals are sparse (< 10), 3 otherwise.
+        p = 2 if d.evidence.get("n_eval", 0) < 10 else 3
+        R.append(Recommendation("load_best_model_at_end", T("r.best_model"), _hp(c, "load_best_model_at_end"), True))
+        R.append(Recommendation("metric_for_best_model", T("r.metric"), _hp(c, "metric_for_best_model"), "eval_loss"))
+        R.append(Recommendation("callbacks", T("r.early_stop", p=p), None, f"EarlyStoppingCallback(early_stopping_patience={p})"))
+        be = d.evidence.get("eval_best_epoch")
+        if be is not None and be > 0:
+            R.append(Recommendation("num_train_epochs", T("r.epochs_best", epoch=_fmt(be, 3)), epochs, max(1, math.ceil(be - 1e-9))))
+        elif d.best_step is not None:
+            R.append(Recommendation("max_steps", T("r.steps_best", step=_step_str(d.best_step)), _num(_hp(c, "max_steps")), d.best_step))
+        if weight_decay:
+            wd = _num(_hp(c, "weight_decay"))
+            R.append(Recommendation("weight_decay", T("r.weight_decay"), wd, 0.1 if not wd or wd < 0.1 else None))
+        R.append(Recommendation(None, T("r.keras_early", p=p), framework="keras"))
+        R.append(Recommendation(None, T("r.lightning_early", p=p), framework="lightning"))
+
     if v == "diverged":
         lr_down(0.3)
         wr = _num(_hp(c, "warmup_ratio"))
@@ -1310,20 +1342,7 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
         R.append(Recommendation("max_grad_norm", T("r.clip"), _num(_hp(c, "max_grad_norm")), 1.0))
         R.append(Recommendation(None, T("r.keras_lr"), framework="keras"))
     elif v == "overfitting":
-        # patience: 2 evaluations when evals are sparse (< 10), 3 otherwise.
-        p = 2 if d.evidence.get("n_eval", 0) < 10 else 3
-        R.append(Recommendation("load_best_model_at_end", T("r.best_model"), _hp(c, "load_best_model_at_end"), True))
-        R.append(Recommendation("metric_for_best_model", T("r.metric"), _hp(c, "metric_for_best_model"), "eval_loss"))
-        R.append(Recommendation("callbacks", T("r.early_stop", p=p), None, f"EarlyStoppingCallback(early_stopping_patience={p})"))
-        be = d.evidence.get("eval_best_epoch")
-        if be is not None and be > 0:
-            R.append(Recommendation("num_train_epochs", T("r.epochs_best", epoch=_fmt(be, 3)), epochs, max(1, math.ceil(be - 1e-9))))
-        elif d.best_step is not None:
-            R.append(Recommendation("max_steps", T("r.steps_best", step=_step_str(d.best_step)), _num(_hp(c, "max_steps")), d.best_step))
-        wd = _num(_hp(c, "weight_decay"))
-        R.append(Recommendation("weight_decay", T("r.weight_decay"), wd, 0.1 if not wd or wd < 0.1 else None))
-        R.append(Recommendation(None, T("r.keras_early", p=p), framework="keras"))
-        R.append(Recommendation(None, T("r.lightning_early", p=p), framework="lightning"))
+        early_stopping(weight_decay=True)
     elif v == "not-learning":
         R.append(Recommendation("learning_rate", T("r.lr_up10"), lr, _nice_round(lr * 10) if lr else None))
     elif v == "insufficient-data":
@@ -1332,7 +1351,9 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
     if v != "diverged" and "hidden-nans" in codes:
         R.append(Recommendation("logging_nan_inf_filter", T("r.nan_filter"), None, False))
         R.append(Recommendation("bf16", T("r.bf16"), None, True))
-    if v in ("converging",) and "still-improving" in codes:
+    if v == "converging" and "eval-stalled" in codes:
+        early_stopping(weight_decay=False)
+    elif v == "converging" and "still-improving" in codes:
         R.append(Recommendation("num_train_epochs", T("r.train_longer"), epochs, _nice_round(epochs * 2) if epochs else "×2"))
         R.append(Recommendation(None, T("r.keras_longer"), framework="keras"))
     if v == "converging" and "lr-too-low" in codes:
@@ -1359,8 +1380,14 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
     if "too-few-points" in codes:
         total = _num(_hp(c, "max_steps")) or d.evidence.get("last_step") or 0
         cur = _num(_hp(c, "logging_steps"))
+        if cur is None and c.axis == "step" and c.train.n >= 2:
+            # not printed: the interval the log shows (median gap between logged steps)
+            gaps = np.diff(c.train.x[np.isfinite(c.train.x)])
+            gaps = gaps[gaps > 0]
+            cur = float(np.median(gaps)) if gaps.size else None
         sug = max(1, int(round(total / 200))) if total else None
-        if cur is None or sug is None or sug < cur:
+        # only ever advise logging MORE often than now (a smaller logging_steps)
+        if sug is not None and (cur is None or sug < cur):
             R.append(Recommendation("logging_steps", T("r.logging_more"), cur, sug))
     if "eval-sparse" in codes:
         total = _num(_hp(c, "max_steps")) or d.evidence.get("last_step") or 0

@@ -72,8 +72,9 @@ EN: dict[str, str] = {
     # ---- findings
     "f.still-improving": "still improving: the loss fell {change} ({pct}) over the last quarter — training longer should help",
     "f.plateaued": "converged / plateaued: the last quarter changed {change} ({pct}), within the noise",
+    "f.eval-stalled": "eval loss stalled: no improvement for the last {n} evaluations (best {best} at step {step}{epoch}; last {last}) — training longer will not help the held-out loss",
     "f.schedule-decay": "the learning rate decayed to {pct} of its peak: the late flattening is partly the schedule, not only convergence",
-    "f.spikes": "{n} loss spikes ({rec} recovered, {unrec} not) at steps {steps}; largest {height}× the local median",
+    "f.spikes": "loss spikes: {n} ({rec} recovered, {unrec} not) at step(s) {steps}; largest {height}× the local median",
     "f.noisy": "noisy: the loss jumps by about {pct} from one logged point to the next (σ {sigma}){why}",
     "f.noisy_every_step": " (logged every step)",
     "f.lr-too-low": "learning rate probably too low: slow, almost straight decrease (second half fell {ratio} as much as the first half; total {pct})",
@@ -171,6 +172,7 @@ ZH: dict[str, str] = {
     "why.window": "Loss 平坦（{l0} → {lend}），但日志从第 {step} 步才开始：这是一段平台期，训练的开头不在日志中",
     "f.still-improving": "仍在改善：最后四分之一期间 Loss 下降了 {change}（{pct}）——继续训练应该有帮助",
     "f.plateaued": "已收敛 / 进入平台期：最后四分之一变化 {change}（{pct}），在噪声范围内",
+    "f.eval-stalled": "验证 Loss 停滞：最近 {n} 次评估没有改善（最佳 {best} 在第 {step} 步{epoch}；最后 {last}）——继续训练不会降低验证 Loss",
     "f.schedule-decay": "学习率已衰减到峰值的 {pct}：后期变平部分是学习率调度造成的，不只是收敛",
     "f.spikes": "{n} 个 Loss 尖峰（{rec} 个已恢复，{unrec} 个未恢复），位于第 {steps} 步；最大为局部中位数的 {height} 倍",
     "f.noisy": "噪声大：相邻记录点之间 Loss 大约跳动 {pct}（σ {sigma}）{why}",
