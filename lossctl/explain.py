@@ -41,6 +41,8 @@ def _fmt(v: float, decimals: int) -> str:
         return str(int(v))
     if abs(v) < 0.5 * 10.0 ** (-decimals):  # would print as 0.00: keep it visible
         return f"{v:.{decimals}g}"
+    if decimals <= 2 and abs(v) < 0.1:  # a step value 0.0087, not 0.01 (results keep 4 decimals: 0.0290)
+        return f"{v:.{decimals}g}"
     return f"{v:.{decimals}f}"
 
 

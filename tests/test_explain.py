@@ -174,3 +174,14 @@ def test_explanation_agrees_with_the_computed_loss(name, reduction, data):
     flat = np.asarray(parts.values, dtype=float).reshape(-1)
     assert steps[0].endswith((f"= {f2(flat[0])}", f"= {f4(flat[0])}", "not counted)", "not counted in the mean)"))
     assert sum(1 for ln in lines if ln.startswith(("row ", "token "))) == min(2, flat.size)
+
+
+def test_small_step_values_keep_two_significant_digits():
+    # focal on confident predictions: the step and mean lines must not round to 0.01 / 0.00
+    text = run("focal", [3.0, -2.0], [1.0, 0.0])
+    assert "mean = (2.7e-05 + 0.0014) / 2 = 0.00069  (divided by the number of elements)" in text
+
+
+def test_common_abbreviations_of_cross_entropy():
+    for name in ("ce", "CE", "xent", "cross_entropy"):
+        assert L.get(name).name == "cross-entropy"
