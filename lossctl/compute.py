@@ -371,6 +371,10 @@ def _compute_chunks(spec, preds, opts, red, strict, explain, progress) -> Comput
         value = s
     elif red == "mean":
         value = s / d if d else float("nan")
+        if not d and count:
+            # PyTorch's answer too (0/0), but never silently
+            warnings.append("the mean divides by 0 (every target is ignored, or every weight is 0): "
+                            "the result is NaN, as in PyTorch; --reduction sum gives 0")
     else:  # batchmean
         value = s / batch if batch else float("nan")
     arr = None

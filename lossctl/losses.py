@@ -560,6 +560,13 @@ def _kl_div(x, y, opts) -> Parts:
             v = xlogy - y * x
     parts = _parts(v)
     parts.extra["denominator_is"] = "the number of elements (batchmean divides by the number of rows)"
+    with np.errstate(invalid="ignore"):
+        positive = int(np.count_nonzero(x > 0))
+    if positive:
+        # computed as given (PyTorch does the same), but a log-probability is never > 0
+        parts.extra["warnings"] = [
+            f"{positive} input value(s) are > 0: kl-div takes log-probabilities (log_softmax output) as input; "
+            "were probabilities passed? (take their log first)"]
     return parts
 
 

@@ -518,3 +518,19 @@ def test_probability_targets_from_several_csv_columns(cli, tmp_path):
     first = 0.7 * (lse - 2) + 0.2 * (lse - 1) + 0.1 * (lse - 0.5)
     assert json.loads(a.out)["value"] == json.loads(b.out)["value"] == pytest.approx((first + CE_TWO[1]) / 2, rel=1e-12)
     assert "'p_0', 'p_1', 'p_2' as the target" in a.err
+
+
+def test_all_targets_ignored_gives_nan_with_a_warning(cli):
+    r = cli(["compute", "cross-entropy", "--input", "1,2;3,4", "--target=-100,-100", "--format", "json"])
+    assert r.code == 0
+    obj = json.loads(r.out)
+    assert obj["value"] is None and obj["denominator"] == 0 and obj["count"] == 2
+    assert "the mean divides by 0" in obj["warnings"][0]
+    assert "lossctl: warning: the mean divides by 0" in r.err
+
+
+def test_kl_div_warns_when_given_probabilities(cli):
+    r = cli(["compute", "kl-div", "--input", "0.5,0.5", "--target", "0.5,0.5", "--format", "json"])
+    assert r.code == 0
+    assert json.loads(r.out)["value"] == pytest.approx(-0.5965735902799727, rel=1e-12)  # as PyTorch
+    assert "2 input value(s) are > 0: kl-div takes log-probabilities" in r.err
