@@ -45,20 +45,40 @@ def is_tty(stream: IO[str] | None) -> bool:
         return False
 
 
+_CONSOLE_CLASS = None
+
+
+def _console_class():
+    """rich's Console, except that a broken pipe raises BrokenPipeError.
+
+    rich's own ``on_broken_pipe`` raises ``SystemExit(1)``; lossctl's ``main()`` turns a
+    broken pipe into a quiet exit 0 (``lossctl diagnose x.log | head -1``).
+    """
+    global _CONSOLE_CLASS
+    if _CONSOLE_CLASS is None:
+        from rich.console import Console
+
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                self.quiet = True
+                raise BrokenPipeError(32, "Broken pipe")
+
+        _CONSOLE_CLASS = _Console
+    return _CONSOLE_CLASS
+
+
 def console(stderr: bool = False, width: int | None = None):
     """A rich Console for stdout (or stderr) with lossctl's colour rules.
 
     Rich markup and highlighting are off: log text such as ``[train]`` is data.
     """
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     color = color_enabled(stream)
     if width is None:
         cols = os.environ.get("COLUMNS")
         if cols and cols.isdigit():
             width = int(cols)
-    return Console(
+    return _console_class()(
         file=stream,
         force_terminal=color,
         no_color=not color,

@@ -129,7 +129,7 @@ CASES = [
       {"cr.csv": b"label,logit_0,logit_1\n1,0.5,2\n0,2.5,\r1.5\n"}, words=["cr.csv:", "carriage return"]),
     # ------------------------------------------------------------------ compute: options
     C("compute-unknown-loss", ["compute", "foo-loss", "--input", "2", "--target", "1"], words=["unknown loss 'foo-loss'"]),
-    C("compute-misspelt-loss", ["compute", "crossentropy", "--input", "2", "--target", "1"],
+    C("compute-misspelt-loss", ["compute", "cross-entropi", "--input", "2", "--target", "1"],
       words=["unknown loss", "did you mean 'cross-entropy'"]),
     C("compute-label-smoothing-out-of-range", ["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0",
                                                "--label-smoothing", "2"], words=["--label-smoothing", "between 0 and 1", "got 2"]),

@@ -239,3 +239,19 @@ def test_parse_shows_progress_on_a_terminal_only(tmp_path):
     # not a terminal: no progress at all
     q = run(["parse", log, "--format", "csv", "--metric", "nope"])
     assert "reading" not in q.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["plot", "SMALL"], ["diagnose", "SMALL"], ["diagnose", "SMALL", "-f", "json"], ["parse", "SMALL"],
+    ["compute", "cross-entropy", "--input", "2,1,0.5", "--target", "0"], ["losses"], ["parse", "--list-formats"],
+])
+def test_reader_gone_before_any_output_exits_quietly(args, tmp_path):
+    """`... | head -0` or a pager quit at once: rich's own handler would exit 1."""
+    log = tmp_path / "small.log"
+    log.write_text(hf_log(40))
+    args = [str(log) if a == "SMALL" else a for a in args]
+    p = subprocess.Popen(LOSSCTL + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()
+    code = p.wait(timeout=60)
+    err = [l for l in p.stderr.read().splitlines() if "note:" not in l]
+    assert code == 0 and err == []
