@@ -186,6 +186,10 @@ def compute_cmd(
             input_format=input_format, target_col=target_col, input_cols=input_cols,
             progress=progress, on_note=_output.note, **given,
         )
+    except errors.InputError as e:
+        if input_ is None and not (target is not None and e.key == "target"):
+            raise
+        raise _compute_mod.as_option_error(e) from None
     finally:
         if progress is not None:
             progress.close()

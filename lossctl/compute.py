@@ -400,6 +400,25 @@ def _call(spec, x, y, opts, preds, row0: int):
         raise _located(e, preds) from None
 
 
+def as_option_error(e: InputError) -> InputError:
+    """An error about values given inline on the command line, worded for the CLI:
+    the option is named (``--target`` rather than key 'target') and rows are counted
+    from 1, as the ``--input`` parser counts them."""
+    if e.source or e.key not in ("input", "target", "var"):
+        return e
+    import re
+
+    from lossctl.errors import location
+
+    msg = e.message
+    prefix = location(None, e.line, e.column, e.key)
+    if prefix and msg.startswith(prefix + ": "):
+        msg = msg[len(prefix) + 2:]
+    msg = re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + 1}", msg)
+    msg = re.sub(r"\[(\d+)\]", lambda m: f"row {int(m.group(1)) + 1}", msg)
+    return InputError(f"--{e.key}: {msg}", hint=e.hint)
+
+
 def _located(e: InputError, preds) -> InputError:
     """Add the file (and for CSV the line and column) to a message from the loss functions."""
     if not preds.source or e.source:

@@ -876,7 +876,7 @@ _add(LossSpec(
         Option("label-smoothing", "float", 0.0, "ε in [0, 1]: the target becomes (1-ε)·onehot + ε/C"),
     ),
     target="class",
-    aliases=("ce", "xent", "crossentropy"),
+    aliases=("ce", "xent"),
 ))
 _add(LossSpec(
     name="nll",

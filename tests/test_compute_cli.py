@@ -342,7 +342,7 @@ def test_shapes_that_disagree_name_both(cli):
 
 def test_target_out_of_range_names_row_and_value(cli):
     error_line(cli(["compute", "cross-entropy", "--input", "1,2;3,4", "--target", "0,2"]),
-               "row 1", "target class 2 is out of range", "2 classes")
+               "--target: row 2", "target class 2 is out of range", "2 classes")  # rows counted from 1 inline
 
 
 def test_target_out_of_range_in_a_csv_names_file_line_column(cli, tmp_path):
@@ -534,3 +534,16 @@ def test_kl_div_warns_when_given_probabilities(cli):
     assert r.code == 0
     assert json.loads(r.out)["value"] == pytest.approx(-0.5965735902799727, rel=1e-12)  # as PyTorch
     assert "2 input value(s) are > 0: kl-div takes log-probabilities" in r.err
+
+
+@pytest.mark.parametrize("args, first_line", [
+    (["--input", "2,1,0.5", "--target", "3"],
+     "lossctl: error: --target: row 1: target class 3 is out of range: the input has 3 classes (0..2) "
+     "and is not --ignore-index (-100)"),
+    (["--input", "2,1;1", "--target", "0,1"],
+     "lossctl: error: --input: rows have different lengths: row 1 has 2 values, row 2 has 1"),
+])
+def test_inline_errors_name_the_option_and_count_rows_from_1(cli, args, first_line):
+    r = cli(["compute", "cross-entropy", *args])
+    assert r.code == 2 and r.out == ""
+    assert r.err.splitlines()[0] == first_line

@@ -183,5 +183,5 @@ def test_small_step_values_keep_two_significant_digits():
 
 
 def test_common_abbreviations_of_cross_entropy():
-    for name in ("ce", "CE", "xent", "cross_entropy"):
+    for name in ("ce", "CE", "xent", "cross_entropy"):  # ("crossentropy" is a misspelling: a suggestion)
         assert L.get(name).name == "cross-entropy"
