@@ -1206,7 +1206,7 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
         out.append(Finding("noisy", "medium", T("f.noisy", sigma=_fmt(st["sigma"]), pct=_pct(rel, signed=False), why=T("f.noisy_every_step") if every else ""), {"sigma": st["sigma"], "noise_rel": rel, "every_step": every}))
 
     # --- learning rate probably too low: still improving, fell < 50 % in total,
-    # and almost straight: the second half's fall is ≥ 60 % of the first half's
+    # and almost straight: the second half's fall is 60–167 % of the first half's
     # (an exponential or power-law curve falls much less in its second half).
     if verdict == "converging" and still and n >= 8:
         bl = st["bl"]
@@ -1215,7 +1215,8 @@ def _findings(st, c: Curves, eval_f: Series, train_f: Series, ev, verdict, T) ->
         m_ = float(np.median(bl.med[k // 2 - max(1, k // 12) : k // 2 + max(1, k // 12)]))
         b = float(np.median(bl.med[-max(1, k // 6):]))
         d1, d2 = a - m_, m_ - b
-        if d1 > 0 and d2 > 0 and d2 / d1 >= 0.6 and st["R"] < 0.5:
+        # ≤ 1/0.6 too: a second half falling much faster than the first is no straight line
+        if d1 > 0 and d2 > 0 and 0.6 <= d2 / d1 <= 1 / 0.6 and st["R"] < 0.5:
             out.append(Finding("lr-too-low", "low", T("f.lr-too-low", ratio=_pct(d2 / d1, signed=False), pct=_pct(-st["R"])), {"half_ratio": d2 / d1}))
 
     # --- possible underfitting: plateaued after falling only 3–20 %.

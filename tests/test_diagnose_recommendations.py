@@ -60,3 +60,12 @@ def test_logging_steps_advice_never_asks_for_fewer_points_than_now():
     for r in d.recommendations:
         if r.param == "logging_steps" and isinstance(r.suggested, (int, float)):
             assert r.suggested < 10, r
+
+
+def test_lr_too_low_is_for_straight_declines_not_accelerating_ones():
+    t = np.linspace(0, 1, 60)
+    steps = np.arange(1, 61, dtype=float) * 10
+    straight = diagnose(_frame(steps, 2.0 - 0.5 * t))
+    accelerating = diagnose(_frame(steps, 2.0 - 0.5 * t**2))
+    assert "lr-too-low" in [f.code for f in straight.findings]
+    assert "lr-too-low" not in [f.code for f in accelerating.findings]
