@@ -308,6 +308,7 @@ class Curves:
     hparams: dict[str, Any]
     fmt: str | None
     axis: str
+    loss_parts: tuple[str, ...] = ()  # when "the loss" is the sum of these parts (YOLO: box+cls+dfl)
 
 
 def _to_series(x, y, ep) -> Series:
@@ -357,6 +358,8 @@ def curves_from_frame(df, run=None) -> Curves:
         s = pd.Series(xall).ffill().fillna(0.0).to_numpy()
         xall = s
 
+    picked: dict[str, list[str]] = {}
+
     def series_for(splits, names) -> Series:
         for sp in splits:
             present = {m for (s_, m) in groups if s_ == sp}
@@ -365,6 +368,8 @@ def curves_from_frame(df, run=None) -> Curves:
             chosen = _pick_loss(present) if names is None else [m for m in names if m in present][:1]
             if not chosen:
                 continue
+            if names is None:
+                picked[sp] = chosen
             if len(chosen) == 1:
                 m = groups[(sp, chosen[0])]
                 return _to_series(xall[m], value[m], epoch[m])
@@ -389,7 +394,8 @@ def curves_from_frame(df, run=None) -> Curves:
     nan_it = series_for(("train",), ("nan_iterations",))
     hp = dict(getattr(df, "attrs", {}).get("hparams") or {})
     fmt = getattr(df, "attrs", {}).get("format")
-    return Curves(train, ev, lr, gn, nan_it, hp, fmt, axis)
+    parts = picked.get("train") or picked.get("eval") or picked.get("test") or []
+    return Curves(train, ev, lr, gn, nan_it, hp, fmt, axis, tuple(parts) if len(parts) > 1 else ())
 
 
 def _pick_loss(present: set[str]) -> list[str]:
@@ -484,6 +490,8 @@ def diagnose_curves(c: Curves, lang: str = "en") -> Diagnosis:
     if train_f.n < MIN_POINTS and eval_f.n > train_f.n:
         main, main_name = eval_f, "eval"
     ev["main"] = main_name
+    if c.loss_parts:
+        ev["loss_parts"] = list(c.loss_parts)
     ev["n_points"] = main.n
     ev["n_eval"] = eval_f.n
     if main.n:
@@ -648,6 +656,8 @@ def _evidence_lines(d: Diagnosis, st, T) -> list[str]:
     """The numbers behind the verdict, as sentences."""
     ev = d.evidence
     out = [d.summary] if d.summary else []
+    if ev.get("loss_parts"):
+        out.append(T("ev.loss_parts", parts=" + ".join(ev["loss_parts"])))
     if ev.get("n_points"):
         if ev.get("main") == "eval":
             out.append(T("ev.points_eval_main", n=ev["n_points"], first=_step_str(ev.get("first_step")), last=_step_str(ev.get("last_step"))))

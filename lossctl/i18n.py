@@ -43,6 +43,7 @@ EN: dict[str, str] = {
     "label.chart_eval": "eval loss",
     # ---- evidence lines
     "ev.points": "{n} train-loss points from step {first} to {last}{warmup}",
+    "ev.loss_parts": "the log has no total loss: the loss here is the sum {parts}",
     "ev.points_eval_main": "no train loss; {n} eval-loss points from step {first} to {last}",
     "ev.points_epochs": "{n} train-loss points, one per epoch, from epoch {first} to {last}",
     "ev.warmup": " (warm-up until step {step} excluded)",
@@ -145,6 +146,7 @@ ZH: dict[str, str] = {
     "label.chart": "Loss 曲线",
     "label.chart_eval": "验证 Loss",
     "ev.points": "{n} 个训练 Loss 点，从第 {first} 步到第 {last} 步{warmup}",
+    "ev.loss_parts": "日志中没有总 Loss：这里的 Loss 是各部分之和 {parts}",
     "ev.points_eval_main": "没有训练 Loss；{n} 个验证 Loss 点，从第 {first} 步到第 {last} 步",
     "ev.points_epochs": "{n} 个训练 Loss 点，每轮一个，从第 {first} 轮到第 {last} 轮",
     "ev.warmup": "（已排除预热阶段，到第 {step} 步）",

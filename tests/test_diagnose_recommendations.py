@@ -69,3 +69,14 @@ def test_lr_too_low_is_for_straight_declines_not_accelerating_ones():
     accelerating = diagnose(_frame(steps, 2.0 - 0.5 * t**2))
     assert "lr-too-low" in [f.code for f in straight.findings]
     assert "lr-too-low" not in [f.code for f in accelerating.findings]
+
+
+def test_a_summed_loss_says_which_parts_it_adds():
+    rows = []
+    for ep in range(1, 21):
+        for m, v in (("box_loss", 1.0 / ep), ("cls_loss", 2.0 / ep), ("dfl_loss", 0.5 + 0.1 / ep)):
+            rows.append({"run": 1, "step": ep, "epoch": ep, "split": "train", "metric": m, "value": v})
+    d = diagnose(pd.DataFrame(rows))
+    assert d.evidence["loss_parts"] == ["box_loss", "cls_loss", "dfl_loss"]
+    assert "the log has no total loss: the loss here is the sum box_loss + cls_loss + dfl_loss" in d.lines
+    assert d.evidence["n_points"] == 20
