@@ -100,6 +100,10 @@ def _unique_labels(paths: Sequence[str]) -> list[str]:
     return labels
 
 
+#: a log with more runs than this draws only its longest run (the others: --run N)
+MAX_RUNS_DRAWN = 4
+
+
 def select_curves(df, *, source: str, metric: str, splits: list[str] | None, file_label: str | None) -> list[Curve]:
     """The curves of ``metric`` in one parsed log (a DataFrame from ``parse_log``)."""
     if len(df) == 0:
@@ -126,7 +130,16 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
                 hint="splits found: " + ", ".join(present),
             )
     runs = sorted(set(int(r) for r in sub["run"].dropna()))
-    if len(runs) > 1:
+    if len(runs) > MAX_RUNS_DRAWN:
+        # more series than a terminal chart can keep apart: the longest run (as diagnose picks)
+        from lossctl.output import note
+
+        counts = sub.groupby("run").size()
+        longest = int(counts[counts == counts.max()].index.min())
+        note(f"{source}: {len(runs)} runs (the step counter restarts); drawing run {longest}, the longest — "
+             "--run N draws another")
+        runs = [longest]
+    elif len(runs) > 1:
         from lossctl.output import note
 
         note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "

@@ -193,6 +193,20 @@ def test_several_runs_in_one_file_are_series_with_a_note(cli, tmp_path):
     assert r.err == ""
 
 
+def test_many_runs_draw_the_longest_with_a_note(cli, tmp_path):
+    log = tmp_path / "restarts.csv"
+    # six runs (the step counter restarts each time); run 4 is the longest
+    lengths = [3, 3, 4, 8, 3, 5]
+    rows = ["step,loss"]
+    for n in lengths:
+        rows += [f"{s},{3.0 - s / 10}" for s in range(1, n + 1)]
+    log.write_text("\n".join(rows) + "\n")
+    r = cli(["plot", log, "--kind", "spark", "--width", "60"])
+    assert r.code == 0, r.err
+    assert [l.split("  ")[0] for l in r.out.splitlines()] == ["train"]
+    assert "6 runs (the step counter restarts); drawing run 4, the longest" in r.err
+
+
 def test_spark_rows_align(cli, tmp_path):
     other = tmp_path / "longer.csv"
     other.write_text("epoch,loss\n" + "".join(f"{e},{3 - e / 10}\n" for e in range(1, 11)))
