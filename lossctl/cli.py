@@ -685,6 +685,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 _quiet_stdout()
                 error_line(f"cannot write output: {e.strerror}", "free some disk space or write elsewhere")
                 code = errors.EXIT_USAGE
+            elif isinstance(e, OSError) and getattr(e, "filename", None) and e.strerror:
+                # a file the user named cannot be opened or read (a symlink loop, an I/O error,
+                # a vanished mount): a problem of that file, not of lossctl
+                error_line(f"{e.filename}: cannot read: {e.strerror}", "check the path and the file system")
+                code = errors.EXIT_USAGE
             else:
                 if _DEBUG:
                     import traceback

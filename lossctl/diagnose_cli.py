@@ -71,6 +71,12 @@ def collect(source: str, *, lang: str, log_format: str | None, run: int | None):
             raise errors.InputError(f"no training log with a loss in directory {source}{why}", hint="give a log file, or a directory that holds some")
         return out, skipped
     if source != "-" and not os.path.exists(source):
+        if os.path.lexists(source):
+            try:
+                os.stat(source)
+            except OSError as e:
+                raise errors.InputError(f"cannot read: {e.strerror} (a broken or looping symbolic link)",
+                                        source=source, hint="check where the link points: ls -l") from None
         raise errors.InputError(f"no such file: {source}", hint="check the path; '-' reads stdin")
     if source == "-" and sys.stdin is not None and out_mod.is_tty(sys.stdin):
         raise errors.UsageError("'-' reads the log from stdin, but stdin is a terminal", hint="pipe a log in: cat train.log | lossctl diagnose -")

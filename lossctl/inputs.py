@@ -31,6 +31,7 @@ import io
 import json
 import re
 import os
+import stat
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -333,10 +334,14 @@ def _open(path: str) -> _Opened:
         except OSError as e:
             raise InputError(f"cannot open: {e.strerror}", source=path) from None
         try:
-            size = os.fstat(raw.fileno()).st_size
+            st = os.fstat(raw.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            size = st.st_size if regular else None
         except OSError:
-            size = None
-        disk = path
+            regular, size = False, None
+        # a pipe or device given by name (`<(zcat x.csv.gz)` is /dev/fd/63) is read once, as a
+        # stream: the fast paths that reopen or seek the file by path would find it empty
+        disk = path if regular else None
     magic = _read_head(raw, 2)
     stream: IO[bytes] = io.BufferedReader(_Prefixed(magic, raw), buffer_size=1 << 20)
     compressed = False
