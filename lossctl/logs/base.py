@@ -23,6 +23,8 @@ shared post-processing, not by each format. The registry lives in
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,3 +79,20 @@ class ParseContext:
     def note(self, message: str) -> None:
         if message not in self.notes:
             self.notes.append(message)
+
+
+def json_objects(source: Iterable[str], ctx: ParseContext) -> Iterator[dict]:
+    """The JSON object on each non-empty line of ``source`` (JSON Lines logs); a line that
+    is not a JSON object is skipped and counted, and reading goes on."""
+    for line in source:
+        s = line.strip()
+        if not s:
+            continue
+        try:
+            obj = json.loads(s)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            ctx.skip(getattr(ctx, "lineno", None), "not a JSON object")
+            continue
+        yield obj

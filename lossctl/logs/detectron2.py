@@ -11,11 +11,10 @@ restarts) are told apart by the shared run splitting.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 from lossctl.logs import tidy
-from lossctl.logs.base import ParseContext, Record
+from lossctl.logs.base import ParseContext, Record, json_objects
 
 NAME = "detectron2"
 DESCRIPTION = "Detectron2 metrics.json (one JSON object per line with iteration, total_loss, loss_*)"
@@ -41,18 +40,7 @@ def detect(sample: str) -> float:
 
 def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
     group = 0
-    for line in source:
-        s = line.strip()
-        if not s:
-            continue
-        try:
-            obj = json.loads(s)
-        except ValueError:
-            ctx.skip(getattr(ctx, "lineno", None), "not a JSON object")
-            continue
-        if not isinstance(obj, dict):
-            ctx.skip(getattr(ctx, "lineno", None), "not a JSON object")
-            continue
+    for obj in json_objects(source, ctx):
         group += 1
         step = tidy.to_float(obj.get("iteration"))
         epoch = tidy.to_float(obj.get("epoch"))

@@ -17,11 +17,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 from lossctl.logs import tidy
-from lossctl.logs.base import ParseContext, Record
+from lossctl.logs.base import ParseContext, Record, json_objects
 
 NAME = "mmdet-json"
 DESCRIPTION = "MMDetection .log.json lines (mode/epoch/iter) and MMEngine scalars.json"
@@ -52,16 +51,8 @@ def detect(sample: str) -> float:
 def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
     group = 0
     last_train_step = 0.0
-    for line in source:
-        s = line.strip()
-        if not s:
-            continue
-        try:
-            obj = json.loads(s)
-        except ValueError:
-            ctx.skip(getattr(ctx, "lineno", None), "not a JSON object")
-            continue
-        if not isinstance(obj, dict) or "env_info" in obj or "config" in obj:
+    for obj in json_objects(source, ctx):
+        if "env_info" in obj or "config" in obj:
             continue
         group += 1
         mode = obj.get("mode")
