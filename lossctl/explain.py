@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from lossctl import losses as L
+from lossctl.output import plain_number
 
 MAX_VEC = 6  # entries of a vector shown before "…"
 MAX_TERMS = 6  # terms of a sum written out in the reduction line
@@ -33,12 +34,9 @@ MAX_TERMS = 6  # terms of a sum written out in the reduction line
 
 def _fmt(v: float, decimals: int) -> str:
     v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == int(v) and abs(v) < 1e15:
-        return str(int(v))
+    special = plain_number(v)
+    if special is not None:
+        return special
     if abs(v) < 0.5 * 10.0 ** (-decimals):  # would print as 0.00: keep it visible
         return f"{v:.{decimals}g}"
     if decimals <= 2 and abs(v) < 0.1:  # a step value 0.0087, not 0.01 (results keep 4 decimals: 0.0290)

@@ -387,13 +387,20 @@ def format_number(value: Any, digits: int = 6) -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
+    special = plain_number(v)
+    return special if special is not None else f"{v:.{digits}g}"
+
+
+def plain_number(v: float) -> str | None:
+    """``nan``, ``inf``/``-inf``, or a whole number written as an integer (``100``);
+    None for any other value (the caller formats it)."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
-    return f"{v:.{digits}g}"
+    return None
 
 
 def render_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], out=None) -> None:
