@@ -199,7 +199,8 @@ CASES = [
       words=["No such option: --bogus", "lossctl parse --help"]),
     C("parse-huge-explicit-step", ["parse", "{d}/t.log", "-f", "csv"],
       {"t.log": b"{'loss': 2.1, 'epoch': 0.1, 'step': " + b"9" * 400 + b"}\n{'loss': 2.0, 'epoch': 0.2}\n"},
-      code=0, xfail=LOGS_CORE + ": hf_console.next_train_step int(inf) -> OverflowError, exit 3"),
+      code=0, xfail="~" + LOGS_CORE + ": hf_console.next_train_step int(inf) -> OverflowError, exit 3 "
+                    "(fixed in the logs-core working tree at 10:15, not yet committed: non-strict)"),
     C("parse-truncated-gzip-keeps-records", ["parse", "{d}/t.log.gz", "-f", "csv"],
       {"t.log.gz": TRUNC_LOG_GZ}, code=0,
       xfail=LOGS_CORE + ": reader.iter_text lets EOFError out; records before the cut are lost"),
@@ -319,8 +320,14 @@ def _check(case: Case, r) -> None:
             assert w in text, (w, text)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(reason=c.xfail, strict=True)]
-                                               if c.xfail else []) for c in CASES])
+def _marks(c: Case):
+    if not c.xfail:
+        return []
+    # a reason starting with '~' is non-strict (fixed in another helper's uncommitted work)
+    return [pytest.mark.xfail(reason=c.xfail.lstrip("~"), strict=not c.xfail.startswith("~"))]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in CASES])
 def test_catalogue(case: Case, cli, tmp_path):
     args = _materialise(case, tmp_path)
     r = cli(args, stdin=case.stdin)
