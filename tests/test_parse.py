@@ -217,6 +217,23 @@ def test_hf_steps_use_logging_steps_when_known():
     assert df[(df.split == "eval") & (df.metric == "loss")]["step"].tolist() == [50]
 
 
+def test_hf_infinite_explicit_step_is_ignored_and_the_dict_kept():
+    """A 400-digit step overflows to inf: treated as no step (was OverflowError, exit 3)."""
+    df = parse_log("{'loss': 2.1, 'epoch': 0.1, 'step': " + "9" * 400 + "}\n{'loss': 2.0, 'epoch': 0.2, 'step': nan}\n"
+                   "{'loss': 1.9, 'epoch': 0.3}\n")
+    assert df["step"].tolist() == [1, 2, 3]
+    assert df["value"].tolist() == [2.1, 2.0, 1.9]
+
+
+def test_hf_resume_from_a_huge_global_step_is_ignored_with_a_note():
+    text = ("logging_steps=10\n  Continuing training from global step " + "9" * 400 + "\n"
+            "{'loss': 2.1, 'epoch': 0.1}\n{'loss': 2.0, 'epoch': 0.2}\n")
+    stream = iter_records(text)
+    recs = list(stream)
+    assert [r.step for r in recs] == [10, 20]
+    assert any("400-digit step" in n for n in stream.ctx.notes)
+
+
 # ---------------------------------------------------------------- sources
 
 

@@ -405,7 +405,9 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
                 epoch = v
             continue
         if k in ("step", "global_step"):
-            if isinstance(v, float) and v == v:
+            # an infinite or NaN step (a 400-digit number overflows to inf) says nothing
+            # about where the dict is: it is ignored and the dict counted as if it had none
+            if isinstance(v, float) and math.isfinite(v):
                 explicit_step = v
             continue
         if k in _SKIP_KEYS or not isinstance(v, float):
@@ -498,6 +500,10 @@ def _same_rounded(dict_value: float, block_value: float, token: str) -> bool:
 def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
     """'Continuing training from global step N': the run goes on from step N."""
     st.banner = False
+    if global_step > 2 ** 53:  # not a step a float can hold (and int // float would overflow)
+        ctx.note(f"'Continuing training from global step ...' gives a {len(str(global_step))}-digit step: "
+                 "ignored, steps go on in logging order")
+        return
     ls = ctx.hparams.get("logging_steps")
     if isinstance(ls, (int, float)) and ls > 0:
         st.train_count = int(global_step // ls)
