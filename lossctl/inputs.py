@@ -1050,9 +1050,24 @@ def _arrow_blocks(opened: _Opened, sep: str, names: list[str], wanted: list[str]
         if n:
             out = np.empty((n, len(wanted)), dtype=np.float64, order="F")  # column by column; row-wise losses run 2x faster on it
             for j in range(len(wanted)):
-                out[:, j] = table.column(j).to_numpy(zero_copy_only=False)
+                _fill_float64(out[:, j], table.column(j).chunks)
             del table
             yield out
+
+
+def _fill_float64(dest: np.ndarray, arrays) -> None:
+    """Copy pyarrow float64 arrays into ``dest`` (NaN where null) straight from their
+    buffers: pyarrow's own ``to_numpy`` imports pandas on first use (0.2 s per run)."""
+    off = 0
+    for a in arrays:
+        n = len(a)
+        validity, data = a.buffers()[:2]
+        vals = np.frombuffer(data, dtype=np.float64, count=a.offset + n)[a.offset:]
+        dest[off:off + n] = vals
+        if a.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little", count=a.offset + n)
+            dest[off:off + n][bits[a.offset:] == 0] = np.nan
+        off += n
 
 
 def _locate_in_slice(buf: bytes, line0: int, source: str, sep: str, names: list[str], wanted: list[str],
@@ -1100,7 +1115,7 @@ def _arrow_stream(opened: _Opened, sep: str, names: list[str], wanted: list[str]
                 continue
             out = np.empty((n, len(wanted)), dtype=np.float64, order="F")  # column by column; row-wise losses run 2x faster on it
             for j in range(len(wanted)):
-                out[:, j] = batch.column(j).to_numpy(zero_copy_only=False)
+                _fill_float64(out[:, j], [batch.column(j)])
             yield out
     except pa.ArrowInvalid as e:
         msg = str(e)

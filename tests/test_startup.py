@@ -56,3 +56,18 @@ def test_compute_help_lists_the_loss_options():
     for opt in ("--label-smoothing", "--ignore-index", "--pos-weight", "--no-log-input", "--quantile", "--explain"):
         assert opt in r["out"]
     assert "pandas" not in r["loaded"]
+
+
+def test_csv_through_pyarrow_does_not_import_pandas(tmp_path, monkeypatch):
+    # pyarrow's own to_numpy imports pandas (0.2 s): lossctl reads the column buffers itself,
+    # NaN where a cell is empty
+    pytest.importorskip("pyarrow")
+    p = tmp_path / "p.csv"
+    p.write_text("label,a,b\n0,1.5,\n1,2.0,0.5\n1,3,4\n")
+    monkeypatch.setenv("LOSSCTL_CSV_ENGINE", "pyarrow")
+    r = probe(["compute", "cross-entropy", str(p), "--reduction", "none", "--format", "json"])
+    assert r["code"] == 0
+    values = json.loads(r["out"])["values"]
+    assert values[0] is None  # the empty cell is NaN, which propagates (JSON null)
+    assert values[1:] == pytest.approx([1.7014132779827524, 0.31326168751822286], rel=1e-12)  # torch float64
+    assert "pandas" not in r["loaded"] and "pyarrow" in r["loaded"]
