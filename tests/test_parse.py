@@ -234,6 +234,49 @@ def test_hf_resume_from_a_huge_global_step_is_ignored_with_a_note():
     assert any("400-digit step" in n for n in stream.ctx.notes)
 
 
+def _cut(data: bytes, compress) -> bytes:
+    z = compress(data)
+    return z[: len(z) // 2]
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bz2", "xz"])
+def test_truncated_compressed_log_keeps_the_complete_lines_before_the_cut(tmp_path, kind, cli):
+    import bz2
+    import lzma
+
+    lines = [f"{{'loss': {1 + i % 97 / 100:.4f}, 'epoch': {i / 100:.2f}}}\n" for i in range(1, 20001)]
+    text = "".join(lines).encode()
+    comp = {"gzip": gzip.compress, "bz2": lambda d: bz2.compress(d, 1), "xz": lzma.compress}[kind]  # bz2: 100 kB blocks
+    p = tmp_path / "t.log.z"
+    p.write_bytes(_cut(text, comp))
+    # what survives the cut, as zcat/bzcat/xzcat give it: the complete lines only
+    dec = {"gzip": lambda: gzip.GzipFile(p), "bz2": lambda: bz2.BZ2File(p), "xz": lambda: lzma.LZMAFile(p)}[kind]()
+    got = b""
+    with pytest.raises(EOFError):
+        while chunk := dec.read1(1 << 16):
+            got += chunk
+    n = got.count(b"\n")
+    assert 0 < n < 20000
+    recs = list(iter_records(p))
+    assert [r.value for r in recs] == [float(l.split()[1].rstrip(",")) for l in lines[:n]]
+    for fmt in ("csv", "json", "table"):  # the csv fast path and the record path
+        r = cli(["parse", p, "-f", fmt])
+        assert r.code == 0, r.err
+        assert f"t.log.z: the {kind} stream ends early (truncated file?): read up to line {n:,}" in r.err
+    r = cli(["parse", p, "-f", "csv"])
+    assert r.out.count("\n") == n + 1
+    df = parse_log(p)
+    assert len(df) == n and any("ends early" in x for x in df.attrs["notes"])
+
+
+def test_gzip_cut_before_the_first_line_is_an_input_error(tmp_path, cli):
+    p = tmp_path / "t.log.gz"
+    p.write_bytes(gzip.compress(HF.encode())[:20])
+    r = cli(["parse", p])
+    assert r.code == 2
+    assert "t.log.gz: the gzip stream ended unexpectedly, before the first complete line" in r.err
+
+
 # ---------------------------------------------------------------- sources
 
 

@@ -149,6 +149,11 @@ class RecordStream:
         name, score = detect_format(sample)
         if name is None:
             if not sample.strip():
+                if self.src.truncated is not None:
+                    raise InputError(f"the {self.src.truncated[0]} stream ended unexpectedly, before the first "
+                                     "complete line (truncated or corrupt file?)", source=self.source,
+                                     hint="check it with '{} -t FILE'".format(
+                                         {"bz2": "bzip2"}.get(self.src.truncated[0], self.src.truncated[0])))
                 raise InputError("the log is empty", source=self.source)
             raise InputError(
                 f"no loss values found in {self.source}; found metrics: none "
@@ -185,6 +190,9 @@ class RecordStream:
                     held = []
                 continue
             yield rec
+        cut = self.src.truncation_note()
+        if cut:
+            self.ctx.note(cut)
         if self.require_loss and not self.loss_seen:
             self._no_loss()
         yield from held
@@ -198,7 +206,10 @@ class RecordStream:
             f"no loss values found in {self.source}; found no metrics either"
             f" (read as {self.format})"
         )
-        raise InputError(msg, hint="check the file is a training log; force a format with --log-format NAME")
+        hint = "check the file is a training log; force a format with --log-format NAME"
+        if self.src.truncated is not None:
+            hint = f"the {self.src.truncated[0]} stream ends early (truncated file?); " + hint
+        raise InputError(msg, hint=hint)
 
 
 def iter_records(source, *, log_format: str | None = None, run: int | None = None,

@@ -61,6 +61,9 @@ def _check_splits(splits: list[str] | None) -> list[str] | None:
 
 def _report(stream, n_out: int | None = None) -> None:
     ctx = stream.ctx
+    cut = stream.src.truncation_note()  # the fast path does not iterate the stream
+    if cut:
+        ctx.note(cut)
     if ctx.skipped:
         first = ctx.skipped_examples[0] if ctx.skipped_examples else None
         ex = f" (first: line {first[0]}: {first[1]})" if first and first[0] else (f" ({first[1]})" if first else "")

@@ -59,6 +59,16 @@ class LogSource:
         self._stream = stream
         self._recorder: _Recorder | None = None
         self.encoding: str | None = None
+        # set when a compressed stream ends early: (compression, complete lines read)
+        self.truncated: tuple[str, int] | None = None
+
+    def truncation_note(self) -> str | None:
+        """The message for a compressed log cut short (None when it was not)."""
+        if self.truncated is None:
+            return None
+        kind, lines = self.truncated
+        return (f"{self.name}: the {kind} stream ends early (truncated file?): read up to line {lines:,}; "
+                "the partial line at the cut was left out")
 
     # -- bytes -------------------------------------------------------------
     def _raw(self) -> IO[bytes]:
@@ -94,15 +104,15 @@ class LogSource:
         if head.startswith(_GZ):
             import gzip
 
-            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            return io.BufferedReader(_CutSafe(gzip.GzipFile(fileobj=raw), self, "gzip"))
         if head.startswith(_BZ2):
             import bz2
 
-            return bz2.BZ2File(raw)  # type: ignore[return-value]
+            return io.BufferedReader(_CutSafe(bz2.BZ2File(raw), self, "bz2"))
         if head.startswith(_XZ):
             import lzma
 
-            return lzma.LZMAFile(raw)  # type: ignore[return-value]
+            return io.BufferedReader(_CutSafe(lzma.LZMAFile(raw), self, "xz"))
         return raw
 
     def fs_path(self) -> Path | None:
@@ -202,6 +212,66 @@ class _Chain(io.RawIOBase):
             self._pos += n
             return n
         return self._tail.readinto(b)
+
+
+class _CutSafe(io.RawIOBase):
+    """A decompressed stream that survives being cut short.
+
+    gzip/bz2/xz raise ``EOFError`` when the compressed data ends before its end-of-stream
+    marker (an interrupted download or copy). Every complete line before the cut is
+    delivered, the partial line at the cut is dropped (``{'loss': 1.2`` cut from
+    ``1.2345`` would be a wrong value) and ``src.truncated`` records the cut.
+    Only complete lines are passed on until the end, so the partial line can be dropped.
+    """
+
+    def __init__(self, inner, src: LogSource, kind: str) -> None:
+        self._in = inner
+        self._src = src
+        self._kind = kind
+        self._out = memoryview(b"")
+        self._pending: list[bytes] = []
+        self._lines = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._in.close()
+        super().close()
+
+    def _fill(self) -> None:
+        try:
+            # read1: one decompression step; read(n) loops to fill n bytes and loses them
+            # all when the stream then turns out to be cut
+            data = self._in.read1(1 << 20)
+        except EOFError:
+            self._done = True
+            self._pending = []
+            self._src.truncated = (self._kind, self._lines)
+            return
+        if not data:
+            self._done = True
+            self._out = memoryview(b"".join(self._pending))
+            self._pending = []
+            return
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            self._pending.append(data)  # one long line: joined once its end is seen
+            return
+        out = b"".join(self._pending) + data[:cut] if self._pending else data[:cut]
+        self._pending = [data[cut:]] if cut < len(data) else []
+        self._lines += out.count(b"\n")
+        self._out = memoryview(out)
+
+    def readinto(self, b) -> int:
+        while not self._out and not self._done:
+            self._fill()
+        k = min(len(b), len(self._out))
+        b[:k] = self._out[:k]
+        self._out = self._out[k:]
+        return k
 
 
 class _RawWrap(io.RawIOBase):
