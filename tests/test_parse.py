@@ -277,6 +277,27 @@ def test_gzip_cut_before_the_first_line_is_an_input_error(tmp_path, cli):
     assert "t.log.gz: the gzip stream ended unexpectedly, before the first complete line" in r.err
 
 
+@pytest.mark.parametrize("enc", ["utf-16", "utf-16-be-bom", "utf-32", "latin-1", "utf-8-sig", "utf-16-gz"])
+def test_csv_output_of_non_utf8_logs_equals_the_record_path(tmp_path, enc, cli):
+    """The fast path scans UTF-8 bytes: other encodings must go the record path (a UTF-16
+    log gave a header and 'found no metrics')."""
+    text = ("{'loss': 2.5, 'café_acc': 0.5, 'epoch': 0.1}\n{'loss': 2.1, 'café_acc': 0.6, 'epoch': 0.2}\n"
+            "{'eval_loss': 1.5, 'eval_naïve': 0.25, 'epoch': 0.2}\n")
+    data = {"utf-16-be-bom": lambda: b"\xfe\xff" + text.encode("utf-16-be"),
+            "utf-16-gz": lambda: gzip.compress(text.encode("utf-16"))}.get(enc, lambda: text.encode(enc))()
+    p = tmp_path / "u.log"
+    p.write_bytes(data)
+    assert fastpath.applies(iter_records(p)) == (enc == "utf-8-sig")
+    a = io.StringIO()
+    export.write_long(iter_records(p), "csv", a)
+    r = cli(["parse", p, "-f", "csv"])
+    assert r.code == 0, r.err
+    assert r.out == a.getvalue()
+    assert r.out.splitlines()[1:] == ["1,1,0.1,train,loss,2.5", "1,1,0.1,train,café_acc,0.5",
+                                      "1,2,0.2,train,loss,2.1", "1,2,0.2,train,café_acc,0.6",
+                                      "1,2,0.2,eval,loss,1.5", "1,2,0.2,eval,naïve,0.25"]
+
+
 # ---------------------------------------------------------------- sources
 
 

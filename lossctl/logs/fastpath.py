@@ -136,7 +136,7 @@ def applies(stream, *, run=None) -> bool:
     dict with its own step (steps could then go back, and the record path's
     de-duplication and run splitting are needed). The check reads the file in 8 MiB
     blocks (not mmap: mapped pages would count in the process's RSS)."""
-    if stream.format != hf_console.NAME or stream.src.path is None:
+    if stream.format != hf_console.NAME or stream.src.path is None or not _utf8(stream.src):
         return False
     try:
         with stream.src.open_bytes() as fh:
@@ -148,6 +148,17 @@ def applies(stream, *, run=None) -> bool:
         return True
     except (OSError, ValueError):
         return False
+
+
+def _utf8(src) -> bool:
+    """The scanner reads UTF-8 bytes: a UTF-16/32 log (by BOM) or one read as Latin-1
+    goes through the record path, which decodes it (the same test as the reader's)."""
+    try:
+        with src.open_bytes() as fh:
+            head = fh.read(reader.SAMPLE_BYTES)
+    except (OSError, ValueError, EOFError):
+        return False
+    return reader._encoding_for(head)[0] == "utf-8"
 
 
 def _needs_records(data: bytes, tail: bytes) -> bool:
@@ -166,7 +177,7 @@ def run(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=Non
     For a big uncompressed file, the check of :func:`applies` runs in the child
     process that reads the second half, while this process reads the first half and
     holds its output until the child's verdict (a few MB at most)."""
-    if stream.format != hf_console.NAME or stream.src.path is None:
+    if stream.format != hf_console.NAME or stream.src.path is None or not _utf8(stream.src):
         return None
     size = _plain_size(stream.src.path)
     if size is None or size < PARALLEL_MIN_BYTES + reader.CHUNK or not hasattr(os, "fork"):
@@ -732,9 +743,9 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
     st.entry += 1
     for k, v in pairs:
         if k != b"epoch":
-            f = tidy.to_float(v.decode("ascii", "replace"))
+            f = tidy.to_float(v.decode("utf-8", "replace"))
             if f is not None:
-                st.last_eval_values[k.decode("ascii", "replace")] = f
+                st.last_eval_values[k.decode("utf-8", "replace")] = f
     if ecols and not (w.run is not None and run != w.run):
         if w.pending_step != (run, step):
             w.flush_eval(parts)
@@ -860,7 +871,7 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
 
 def _shape(keys: tuple[bytes, ...], w: _Writer):
     """('train'|'eval'|'other', [(index, "split,metric") wanted], index of epoch, has a loss)."""
-    names = [k.decode("ascii", "replace") for k in keys]
+    names = [k.decode("utf-8", "replace") for k in keys]
     pairs = [(n, 0.0) for n in names]
     if not hf_console.is_metric_dict(pairs) or "train_runtime" in names or any(
             n in ("step", "global_step", "total_flos") for n in names):

@@ -5,7 +5,7 @@ file object (text or binary), or the raw text of a log (a ``str`` that contains 
 newline or starts with ``{`` / ``[``).
 
 - Compression is recognised by magic bytes, not by the file name: gzip, bz2, xz.
-- Encodings: UTF-8 (with or without BOM), UTF-16 by BOM, Latin-1 as the fallback
+- Encodings: UTF-8 (with or without BOM), UTF-16 and UTF-32 by BOM, Latin-1 as the fallback
   when the start of the file is not valid UTF-8.
 - A Git LFS pointer file (the small text file git keeps instead of the real log
   when ``git lfs pull`` was not run) is an :class:`~lossctl.errors.InputError`.
@@ -299,6 +299,8 @@ def _encoding_for(head: bytes) -> tuple[str, int]:
     """(codec, number of BOM bytes to skip) from the first bytes of the file."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8", 3
+    if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
+        return "utf-32", 0  # before UTF-16: the UTF-32 LE BOM starts with the UTF-16 LE one
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         return "utf-16", 0  # the utf-16 codec reads and drops the BOM itself
     try:
