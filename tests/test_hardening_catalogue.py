@@ -205,7 +205,7 @@ CASES = [
     C("parse-utf16-csv-output", ["parse", "{d}/u.log", "-f", "csv"], {"u.log": HF.encode("utf-16")}, code=0),
     C("parse-ragged-metrics-csv", ["parse", "{d}/metrics.csv", "-f", "csv"],
       {"metrics.csv": b"epoch,step,train_loss,val_loss\n0,10,1.0,\n0,20,0.9\n1,30,0.8,0.85,99\n1,40,0.7,\n"},
-      code=0, xfail=LOGS_CORE + ": csv_table rejects the whole file for one ragged row"),
+      code=0),
     C("parse-tensorboard-garbage", ["parse", "{d}/events.out.tfevents.1.host"],
       {"events.out.tfevents.1.host": b"\x00garbage" * 100}, words=["events.out.tfevents.1.host", "TensorBoard"],
       xfail=LOGS_CORE + ": a damaged event file says 'no known training-log format', not what is wrong"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lossctl import errors
-from lossctl.logs import export, fastpath, hf_console, iter_records, parse_log, reader, tidy
+from lossctl.logs import detect_format, export, fastpath, hf_console, iter_records, parse_log, reader, tidy
 from lossctl.logs.base import ParseContext, Record
 from tests.conftest import FIXTURES
 
@@ -296,6 +296,28 @@ def test_csv_output_of_non_utf8_logs_equals_the_record_path(tmp_path, enc, cli):
     assert r.out.splitlines()[1:] == ["1,1,0.1,train,loss,2.5", "1,1,0.1,train,café_acc,0.5",
                                       "1,2,0.2,train,loss,2.1", "1,2,0.2,train,café_acc,0.6",
                                       "1,2,0.2,eval,loss,1.5", "1,2,0.2,eval,naïve,0.25"]
+
+
+def test_ragged_metrics_csv_skips_the_ragged_rows_and_keeps_the_others(tmp_path, cli):
+    p = tmp_path / "metrics.csv"
+    p.write_text("epoch,step,train_loss,val_loss\n0,10,1.0,\n0,20,0.9,\n1,30,0.8,0.85,99\n1,40,0.7,0.75\n"
+                 "2,50,0.6\n")
+    stream = iter_records(p)
+    recs = [(r.step, r.split, r.metric, r.value) for r in stream]
+    assert stream.format == "csv-table"
+    assert recs == [(10, "train", "loss", 1.0), (20, "train", "loss", 0.9),
+                    (40, "train", "loss", 0.7), (40, "eval", "loss", 0.75)]
+    assert stream.ctx.skipped == 2
+    assert stream.ctx.skipped_examples[:2] == [(4, "5 cells where the header has 4"),
+                                              (6, "3 cells where the header has 4")]
+    r = cli(["parse", p, "-f", "csv"])
+    assert r.code == 0 and r.out.count("\n") == 5
+    assert "skipped 2 line(s) that could not be read (first: line 4: 5 cells where the header has 4)" in r.err
+
+
+def test_a_table_with_many_long_rows_is_not_read_as_a_csv_table():
+    rows = "".join(f"{i},{i * 10},1.0,2,3\n" for i in range(10))
+    assert detect_format("epoch,step,train_loss\n" + rows)[0] != "csv-table"
 
 
 # ---------------------------------------------------------------- sources
