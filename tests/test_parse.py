@@ -320,6 +320,26 @@ def test_a_table_with_many_long_rows_is_not_read_as_a_csv_table():
     assert detect_format("epoch,step,train_loss\n" + rows)[0] != "csv-table"
 
 
+@pytest.mark.parametrize("cut,why", [
+    (lambda d: b"\x00garbage" * 100, "the first record's length field says 7,306,915,995,885,594,368 bytes "
+                                     "but the file has 800: damaged, or not an event file"),
+    (lambda d: d[:20], "the first record's length field says 72 bytes but the file has 20"),
+    (lambda d: d[:12] + b"x" * (len(d) - 12), "its first record is not TensorBoard's 'brain.Event' version stamp"),
+    (lambda d: d[:10], "10 bytes, shorter than one event record"),
+])
+def test_damaged_tensorboard_file_says_what_is_wrong(tmp_path, cli, cut, why):
+    good = (LOGS / "tensorboard--scalars.tfevents").read_bytes()
+    p = tmp_path / "events.out.tfevents.1.host"
+    p.write_bytes(cut(good))
+    r = cli(["parse", p])
+    assert r.code == 2
+    assert f"events.out.tfevents.1.host: not a readable TensorBoard event file ({why}" in r.err
+    assert "no known training-log format" not in r.err
+    r = cli(["parse", p, "--log-format", "tensorboard"])  # TensorBoard's own reader finds nothing
+    assert r.code == 2
+    assert f"events.out.tfevents.1.host: not a readable TensorBoard event file ({why}" in r.err
+
+
 # ---------------------------------------------------------------- sources
 
 

@@ -148,6 +148,8 @@ class RecordStream:
         sample = reader.sample_text(self.src)
         name, score = detect_format(sample)
         if name is None:
+            if self.src.path is not None and "tfevents" in self.src.path.name and self.src.path.is_file():
+                self._bad_event_file()
             if not sample.strip():
                 if self.src.truncated is not None:
                     raise InputError(f"the {self.src.truncated[0]} stream ended unexpectedly, before the first "
@@ -161,6 +163,22 @@ class RecordStream:
                 hint="see `lossctl parse --list-formats`; force one with --log-format NAME",
             )
         return _by_name()[name], score
+
+    def _bad_event_file(self) -> None:
+        """A file named events.out.tfevents.* that is not one: say what is wrong with it."""
+        from lossctl.logs import tensorboard
+
+        try:
+            with open(self.src.path, "rb") as fh:
+                head = fh.read(1 << 16)
+                size = fh.seek(0, 2)
+        except OSError:
+            return
+        if size == 0:
+            return  # "the log is empty"
+        raise InputError(f"not a readable TensorBoard event file ({tensorboard.damage(head, size)})",
+                         source=self.source,
+                         hint="TensorBoard writes events.out.tfevents.* files; copy it again from the run's log directory")
 
     def raw_records(self) -> Iterator[Record]:
         mod, ctx = self.module, self.ctx

@@ -35,6 +35,25 @@ def detect(sample: str) -> float:
     return 0.0
 
 
+def damage(head: bytes, size: int) -> str:
+    """Why the start of a file named like an event file is not a TensorBoard event file.
+
+    An event file is a sequence of TFRecords (8-byte little-endian length, 4-byte CRC,
+    the data, 4-byte CRC); the first record holds the ``brain.Event:2`` version stamp.
+    """
+    import struct
+
+    if size < 16:
+        return f"{size} bytes, shorter than one event record"
+    (length,) = struct.unpack("<Q", head[:8])
+    if length > size - 16:
+        return (f"the first record's length field says {length:,} bytes but the file has {size:,}: "
+                "damaged, or not an event file")
+    if b"brain.Event:" not in head[12:12 + length]:
+        return "its first record is not TensorBoard's 'brain.Event' version stamp: damaged, or not an event file"
+    return "the records cannot be read: damaged"
+
+
 def _loader():
     try:
         from tensorboard.backend.event_processing import event_file_loader
@@ -95,6 +114,12 @@ def parse(src, ctx: ParseContext) -> Iterator[Record]:
                 split, metric = tidy.canonical(value.tag)
                 yield Record(step=float(event.step), split=split, metric=metric, value=v, name=value.tag,
                              time=float(event.wall_time), group=n)
+        if n == 0:  # TensorBoard's reader stops quietly at damage
+            with open(path, "rb") as fh:
+                head = fh.read(1 << 16)
+                size = fh.seek(0, 2)
+            raise errors.InputError(f"not a readable TensorBoard event file ({damage(head, size)})",
+                                    source=ctx.source)
     finally:
         if tmp is not None:
             os.unlink(tmp)
