@@ -343,6 +343,74 @@ def test_damaged_tensorboard_file_says_what_is_wrong(tmp_path, cli, cut, why):
 # ---------------------------------------------------------------- sources
 
 
+def _through_fifo(tmp_path, data: bytes, run, timeout: float = 20.0):
+    """``run(path)`` on a real FIFO fed by a thread; never hangs: on timeout the FIFO is
+    opened for writing and closed (a reader blocked in open() or read() then sees EOF)."""
+    import os
+
+    f = tmp_path / "pipe.log"
+    os.mkfifo(f)
+
+    def feed():
+        try:
+            with open(f, "wb") as w:
+                w.write(data)
+        except OSError:
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    result: dict = {}
+
+    def work():
+        try:
+            result["value"] = run(f)
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            result["error"] = e
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    hung = worker.is_alive()
+    deadline = time.monotonic() + 5
+    while worker.is_alive() and time.monotonic() < deadline:
+        try:
+            os.close(os.open(f, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        worker.join(0.1)
+    if feeder.is_alive():  # nobody opened the FIFO for reading: release the feeder
+        try:
+            os.close(os.open(f, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    assert not hung, "reading the FIFO blocked (opened a second time by path?)"
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_log_from_a_fifo_is_read_once_as_a_stream(tmp_path, cli, fmt, compress):
+    """`lossctl parse <(zcat x.log.gz)` / a mkfifo: was opened again by path after the
+    detection sample (blocked on a FIFO, found nothing in /dev/fd/N)."""
+    data = (HF * 200).encode()
+    r = _through_fifo(tmp_path, gzip.compress(data) if compress else data,
+                      lambda f: cli(["parse", f, "-f", fmt, "--metric", "loss"]))
+    assert r.code == 0, r.err
+    assert "pipe.log: read as hf-console" in r.err
+    expected = [r.value for r in iter_records(HF * 200) if r.metric == "loss"]
+    got = ([float(l.split(",")[-1]) for l in r.out.splitlines()[1:]] if fmt == "csv"
+           else [d["value"] for d in json.loads(r.out)])
+    assert len(expected) == 800 and got == expected
+
+
+def test_log_api_reads_a_fifo(tmp_path):
+    df = _through_fifo(tmp_path, HF.encode(), parse_log)
+    assert df[df.metric == "loss"]["value"].tolist() == [2.5, 2.0, 2.25, 1.5]
+
+
 def test_stdin(cli):
     r = cli(["parse", "-", "--format", "csv", "--metric", "loss"], stdin=HF)
     assert r.code == 0, r.err

@@ -4,6 +4,8 @@ A *source* is a path (``str`` or :class:`~pathlib.Path`), ``"-"`` for stdin, an 
 file object (text or binary), or the raw text of a log (a ``str`` that contains a
 newline or starts with ``{`` / ``[``).
 
+- A path that is not a regular file (a FIFO, ``/dev/fd/N`` from ``<(zcat x.log.gz)``,
+  a character device) is opened once and read as a stream, like stdin.
 - Compression is recognised by magic bytes, not by the file name: gzip, bz2, xz.
 - Encodings: UTF-8 (with or without BOM), UTF-16 and UTF-32 by BOM, Latin-1 as the fallback
   when the start of the file is not valid UTF-8.
@@ -33,6 +35,7 @@ import codecs
 import io
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import IO, Iterator
@@ -140,7 +143,7 @@ def open_source(source) -> LogSource:
     if isinstance(source, LogSource):
         return source
     if isinstance(source, Path):
-        return LogSource(str(source), path=source)
+        return _path_source(str(source), source)
     if isinstance(source, bytes):
         return LogSource("<bytes>", data=source)
     if isinstance(source, str):
@@ -151,7 +154,7 @@ def open_source(source) -> LogSource:
             return LogSource("<stdin>", stream=io.BufferedReader(_RawWrap(stream)))
         if "\n" in source or source.lstrip().startswith(("{", "[")):
             return LogSource("<text>", data=source.encode("utf-8"))
-        return LogSource(source, path=Path(source))
+        return _path_source(source, Path(source))
     if hasattr(source, "read"):
         name = getattr(source, "name", None)
         name = name if isinstance(name, str) else "<stream>"
@@ -165,8 +168,25 @@ def open_source(source) -> LogSource:
             return LogSource(name, data=source.read().encode("utf-8"))
         return LogSource(name, stream=io.BufferedReader(_RawWrap(source)))
     if isinstance(source, os.PathLike):
-        return LogSource(os.fspath(source), path=Path(os.fspath(source)))
+        return _path_source(os.fspath(source), Path(os.fspath(source)))
     raise TypeError(f"cannot read a log from {type(source).__name__}")
+
+
+def _path_source(name: str, path: Path) -> LogSource:
+    """A named file; a FIFO, a character device or ``/dev/fd/N`` (``<(zcat x.log.gz)``)
+    is opened once and read as a stream like stdin: opening it again by path after the
+    detection sample would block (a FIFO) or find nothing (a pipe already read)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return LogSource(name, path=path)  # the error is reported when it is read
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return LogSource(name, path=path)
+    try:
+        fh = open(path, "rb", buffering=0)
+    except OSError:
+        return LogSource(name, path=path)
+    return LogSource(name, stream=io.BufferedReader(fh))
 
 
 class _Recorder(io.RawIOBase):
