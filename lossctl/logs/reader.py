@@ -55,8 +55,9 @@ class LogSource:
     """An opened log: a display name plus a way to (re)open its decompressed bytes."""
 
     def __init__(self, name: str, path: Path | None = None, data: bytes | None = None,
-                 stream: IO | None = None) -> None:
+                 stream: IO | None = None, owns_stream: bool = False) -> None:
         self.name = name
+        self._owns = owns_stream  # a FIFO lossctl opened: closed after the second reader
         self.path = path
         self._data = data
         self._stream = stream
@@ -97,7 +98,7 @@ class LogSource:
             rec, self._recorder = self._recorder, None
             rec.recording = False
             self._stream = None  # a third reader would find nothing: streams are read twice at most
-            return io.BufferedReader(_Chain(bytes(rec.recorded), rec))
+            return io.BufferedReader(_Chain(bytes(rec.recorded), rec, rec._s if self._owns else None))
         return io.BytesIO(self._data or b"")
 
     def open_bytes(self) -> IO[bytes]:
@@ -186,7 +187,7 @@ def _path_source(name: str, path: Path) -> LogSource:
         fh = open(path, "rb", buffering=0)
     except OSError:
         return LogSource(name, path=path)
-    return LogSource(name, stream=io.BufferedReader(fh))
+    return LogSource(name, stream=io.BufferedReader(fh), owns_stream=True)
 
 
 class _Recorder(io.RawIOBase):
@@ -217,13 +218,20 @@ class _Recorder(io.RawIOBase):
 class _Chain(io.RawIOBase):
     """``head`` bytes, then the rest of ``tail``."""
 
-    def __init__(self, head: bytes, tail) -> None:
+    def __init__(self, head: bytes, tail, owned=None) -> None:
         self._head = memoryview(head)
         self._pos = 0
         self._tail = tail
+        self._owned = owned  # closed with the chain
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+        super().close()
 
     def readinto(self, b) -> int:
         if self._pos < len(self._head):
