@@ -44,6 +44,8 @@ from lossctl.errors import InputError
 
 CHUNK = 1 << 22  # 4 MiB of bytes per read
 SAMPLE_BYTES = 64 * 1024
+#: a "line" longer than this without a newline is cut (bounded memory on binary junk)
+MAX_LINE_CHARS = 32 * 1024 * 1024
 
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
 _GZ = b"\x1f\x8b"
@@ -374,6 +376,11 @@ def iter_text(src: LogSource, chunk_size: int = CHUNK) -> Iterator[str]:
             if cut:
                 yield text[:cut]
                 rest = text[cut:]
+            elif len(text) > MAX_LINE_CHARS:
+                # no newline for MAX_LINE_CHARS (binary junk, /dev/zero): cut it into a line
+                # of its own, which the parsers skip, so memory stays bounded
+                yield text + "\n"
+                rest = ""
             else:
                 rest = text
             data = fh.read(chunk_size)
