@@ -197,8 +197,10 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> list[float]:
         kept = [k for k in decades if k % every == 0] or decades[::every]
         return [10.0**k for k in kept]
     ticks = []
-    for k in range(int(math.floor(l0)) - 1, int(math.floor(l1)) + 2):
+    for k in range(int(math.floor(l0)) - 1, min(int(math.floor(l1)) + 2, 309)):
         for m in (1, 2, 5):
+            if k == 308 and m > 1:  # 2e308 is past the largest float
+                break
             v = m * 10.0**k
             if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
                 ticks.append(v)
@@ -873,7 +875,10 @@ class LineChart(_Renderable):
         gap = 2
         if flat_y is not None:  # one value: a single tick at it
             yticks = [flat_y]
-            ylabels = [format_value(10.0**flat_y if logy else flat_y)]
+            # label the value itself (10**log10(v) can round past the largest float)
+            raw = [layer.y[np.isfinite(t)] for layer, t in zip(self._layers, tf)]
+            raw = [r for r in raw if r.size]
+            ylabels = [format_value(float(raw[0][0]) if raw else flat_y)]
         else:
             yticks, ylabels = self._y_ticks(ylo, yhi, logy, ph, gap, yrow)
         lw = max((len(s) for s in ylabels), default=1)

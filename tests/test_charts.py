@@ -644,3 +644,12 @@ def test_means_of_huge_values_do_not_overflow():
     *_, values, n, bad, _ = bucket_points(np.arange(40.0), np.full(40, big), max_rows=4)
     assert values.tolist() == pytest.approx([big] * 4, rel=1e-12)
     assert Sparkline([big, big, big, big], width=2).text() == "▄▄"
+
+
+@pytest.mark.parametrize("ys", [[1.7976931348622103e+308], [1.7976931348623157e+308, 1e308]])
+def test_values_near_the_largest_float_on_a_log_axis(ys):
+    # found by hypothesis: 10**log10(v) rounded past the largest float (OverflowError)
+    text = LineChart([Series(None, ys, "a")], width=40, height=5, ascii=True, logy=True, x_label="Step").to_text()
+    assert all(len(line) <= 40 for line in text.splitlines())
+    if len(ys) == 1:
+        assert text.splitlines()[0].startswith("1.79769e+308+")  # the value itself labels a flat line
