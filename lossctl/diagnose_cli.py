@@ -233,6 +233,13 @@ def emit(ds, *, fmt: str, lang: str, many: bool, follow: bool = False) -> None:
         else:
             render_report(ds[0], lang, con)
         return
+    if not many and not follow and out_mod.is_tty(sys.stderr):
+        # data on stdout; a person at the terminal still sees the curve, on stderr
+        chart = chart_for(ds[0], out_mod.console(stderr=True).width)
+        if chart is not None:
+            from lossctl.render import show
+
+            show([chart], stderr=True)
     objs = [d.to_dict() for d in ds]
     if fmt == "ndjson" or (fmt == "json" and follow):
         out_mod.write_ndjson(objs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -218,3 +219,15 @@ def test_tutorial_report_golden(cli, tmp_path, lang):
     out = r.out.replace(str(p), "tutorial.csv")
     golden = FIXTURES / "diagnose" / f"tutorial.{lang}.txt"
     assert out == golden.read_text(encoding="utf-8")
+
+
+def test_json_on_stdout_and_the_chart_on_a_terminal_stderr(cli, logs, monkeypatch):
+    from lossctl import output
+
+    r = cli(["diagnose", logs / "tutorial.csv", "--format", "json"])
+    assert json.loads(r.out)["verdict"] == "converging" and "█" not in r.err  # stderr not a terminal: no chart
+    monkeypatch.setattr(output, "is_tty", lambda stream: stream is sys.stderr)
+    r = cli(["diagnose", logs / "tutorial.csv", "--format", "json"])
+    assert r.code == 0
+    assert json.loads(r.out)["verdict"] == "converging"  # stdout stays pure JSON
+    assert "Epoch 0: Loss = 2.5  ████████████████████████████████████" in r.err
