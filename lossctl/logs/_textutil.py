@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from lossctl.logs.tidy import canonical
 
-__all__ = ["NUM", "NUM_RE", "to_float", "numbered", "canonical", "SPLIT_WORDS"]
+__all__ = ["NUM", "NUM_RE", "to_float", "numbered", "canonical", "SPLIT_WORDS", "hit_score"]
 
 NUM = (
     r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -63,3 +63,11 @@ SPLIT_WORDS = {
     "testing": "test",
     "tst": "test",
 }
+
+
+def hit_score(n: int, one: float = 0.6, many: float = 0.9) -> float:
+    """A detection score from the number of lines in the sample that only this format
+    writes: ``many`` for two or more, ``one`` for a single one, 0 for none."""
+    if n >= 2:
+        return many
+    return one if n else 0.0

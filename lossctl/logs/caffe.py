@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import NUM, canonical, numbered, to_float
+from lossctl.logs._textutil import NUM, canonical, hit_score, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "caffe"
@@ -46,9 +46,7 @@ _D_OUTPUT = re.compile(r"\b(?:Train|Test) net output #\d+: ")
 
 def detect(sample: str) -> float:
     n = len(_D_ITER.findall(sample)) + len(_D_OUTPUT.findall(sample))
-    if n >= 2:
-        return 0.9
-    return 0.6 if n else 0.0
+    return hit_score(n)
 
 
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:

@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import NUM, canonical, numbered, to_float
+from lossctl.logs._textutil import NUM, canonical, hit_score, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "dllogger"
@@ -59,9 +59,7 @@ def detect(sample: str) -> float:
     if "DLLL {" in sample:
         return 0.97
     n = len(_D_DLL.findall(sample)) + len(_D_TEXT.findall(sample))
-    if n >= 2:
-        return 0.85
-    return 0.5 if n else 0.0
+    return hit_score(n, one=0.5, many=0.85)
 
 
 def _dropped(key: str) -> bool:

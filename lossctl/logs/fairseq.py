@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import NUM, canonical, numbered, to_float
+from lossctl.logs._textutil import NUM, canonical, hit_score, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "fairseq"
@@ -67,9 +67,7 @@ def detect(sample: str) -> float:
     if '"num_updates"' in sample or '_num_updates"' in sample:
         if '"epoch"' in sample and "loss" in sample:
             return 0.96
-    if n >= 2:
-        return 0.9
-    return 0.6 if n else 0.0
+    return hit_score(n)
 
 
 def _keep(key: str) -> bool:

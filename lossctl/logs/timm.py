@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from lossctl.logs._textutil import NUM, canonical, numbered, to_float
+from lossctl.logs._textutil import NUM, canonical, hit_score, numbered, to_float
 from lossctl.logs.base import ParseContext, Record
 
 NAME = "timm"
@@ -43,9 +43,7 @@ _D_TEST = re.compile(r"\bTest(?: \(EMA\))?: \[\s*\d+/\d+\]\s+Time:")
 
 def detect(sample: str) -> float:
     n = len(_D_TRAIN.findall(sample)) + len(_D_TEST.findall(sample))
-    if n >= 2:
-        return 0.9
-    return 0.6 if n else 0.0
+    return hit_score(n)
 
 
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
