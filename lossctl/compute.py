@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import math
 import os
-import sys as _sys
-import types as _types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from lossctl import _callable_module
 from lossctl import inputs as _inputs
 from lossctl import losses as _losses
 from lossctl.errors import InputError, UsageError
@@ -541,12 +540,4 @@ def _compute_lm(spec, preds, opts, red, strict, explain) -> ComputeResult:
 __all__ = ["compute", "ComputeResult", "LMSummary"]
 
 
-# ``import lossctl.compute`` binds the *module* to ``lossctl.compute``, shadowing the function
-# that ``lossctl.__getattr__`` hands out on first use. Make the module itself callable, so
-# ``lossctl.compute("mse", ...)`` works however the package was imported.
-class _CallableModule(_types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> ComputeResult:
-        return compute(*args, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule
+_callable_module(__name__, compute)  # lossctl.compute(...) also after `import lossctl.compute`

@@ -76,7 +76,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl import curves
+from lossctl import _callable_module, curves
 from lossctl.i18n import t
 
 VERDICTS = ("diverged", "lr-too-high", "overfitting", "not-learning", "insufficient-data", "converging")
@@ -1422,17 +1422,4 @@ def _recommend(d: Diagnosis, c: Curves, lang: str, ctx: dict) -> list[Recommenda
     return out
 
 
-# `lossctl.diagnose` is both this module and the function: importing the submodule
-# makes the package attribute the module, so the module itself is made callable.
-def _install_callable_module() -> None:
-    import sys
-    import types
-
-    class _CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):
-            return diagnose(*args, **kwargs)
-
-    sys.modules[__name__].__class__ = _CallableModule
-
-
-_install_callable_module()
+_callable_module(__name__, diagnose)  # lossctl.diagnose(...) also after `import lossctl.diagnose`
