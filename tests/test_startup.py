@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,14 @@ def test_csv_through_pyarrow_does_not_import_pandas(tmp_path, monkeypatch):
     assert values[0] is None  # the empty cell is NaN, which propagates (JSON null)
     assert values[1:] == pytest.approx([1.7014132779827524, 0.31326168751822286], rel=1e-12)  # torch float64
     assert "pandas" not in r["loaded"] and "pyarrow" in r["loaded"]
+
+
+@pytest.mark.parametrize("args", [["--format", "csv", "--metric", "loss", "--run", "1"], ["--format", "ndjson"]])
+def test_parse_to_a_pipe_imports_neither_pandas_nor_pydantic(args):
+    # `lossctl parse LOG --format csv` is the big-log path: start-up counts (bench/bench_parse.py);
+    # --run is read by hand (an int option with min=1 would import pydantic)
+    log = str(Path(__file__).resolve().parents[1] / "examples" / "hf-trainer.log")
+    r = probe(["parse", log, *args])
+    assert r["code"] == 0
+    assert "2.134" in r["out"]
+    assert "pandas" not in r["loaded"] and "pydantic" not in r["loaded"] and "pyarrow" not in r["loaded"]
