@@ -417,7 +417,7 @@ _PARSE_HELP = """Parse a training log into tidy records: run, step, epoch, split
 
 The log format is detected from the content (Hugging Face Trainer console or trainer_state.json, LLaMA-Factory / any JSONL, Lightning / Keras / YOLO CSV, Detectron2, MMDetection, TensorBoard event files, Megatron, Keras console, nanoGPT, fairseq, timm, ... see --list-formats) or forced with --log-format. FILE may be gzipped; '-' reads stdin. stderr says which format was read, how many lines were skipped and any duplicated steps.
 
---format table (the default) prints a summary per series (points, first, last, min and its step, NaN count); csv, tsv, json and ndjson print every record (json: one list, so the skipped-line count is on stderr only). --wide prints one row per step with a column per split/metric (train/loss, eval/loss, ...).
+--format table (the default) prints a summary per series (points, first, last, min and its step, NaN count); csv, tsv, json and ndjson print every record. json is one object: {"source", "format", "records": [{"run", "step", "epoch", "split", "metric", "value"}, ...], "skipped_lines": N, "skipped": [{"line", "reason"}, ... the first 5], "notes", "hparams", "summary" (run-level values such as the final train_loss)}, written as it is read; NaN/inf are null. ndjson is the bare record stream, one per line (the skipped-line count is on stderr). --wide prints one row per step with a column per split/metric (train/loss, eval/loss, ...); with json, "records" holds those rows.
 
 \b
 Examples:

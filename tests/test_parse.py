@@ -403,7 +403,7 @@ def test_log_from_a_fifo_is_read_once_as_a_stream(tmp_path, cli, fmt, compress):
     assert "pipe.log: read as hf-console" in r.err
     expected = [r.value for r in iter_records(HF * 200) if r.metric == "loss"]
     got = ([float(l.split(",")[-1]) for l in r.out.splitlines()[1:]] if fmt == "csv"
-           else [d["value"] for d in json.loads(r.out)])
+           else [d["value"] for d in json.loads(r.out)["records"]])
     assert len(expected) == 800 and got == expected
 
 
@@ -512,10 +512,13 @@ def test_table_summary(cli):
 def test_json_and_ndjson(cli):
     r = cli(["parse", "-", "--format", "json", "--metric", "grad_norm"], stdin=HF)
     data = json.loads(r.out)
-    assert data == [
+    assert list(data) == ["source", "format", "records", "skipped_lines", "skipped", "notes", "hparams", "summary"]
+    assert data["source"] == "<stdin>" and data["format"] == "hf-console"
+    assert data["records"] == [
         {"run": 1, "step": 1, "epoch": 0.5, "split": "train", "metric": "grad_norm", "value": 1.5},
         {"run": 1, "step": 2, "epoch": 1.0, "split": "train", "metric": "grad_norm", "value": 1.25},
         {"run": 1, "step": 3, "epoch": 1.5, "split": "train", "metric": "grad_norm", "value": None}]
+    assert data["skipped_lines"] == 0 and data["skipped"] == [] and data["notes"] == []
     r = cli(["parse", "-", "--format", "ndjson", "--split", "eval"], stdin=HF)
     objs = [json.loads(ln) for ln in r.out.splitlines()]
     assert [(o["metric"], o["value"]) for o in objs] == [("loss", 2.25), ("runtime", 1.5)]

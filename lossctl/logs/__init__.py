@@ -366,6 +366,7 @@ def stream_attrs(stream: RecordStream) -> dict[str, Any]:
         "hparams": dict(ctx.hparams),
         "summary": dict(ctx.__dict__.get("summary", {})),
         "skipped": ctx.skipped,
+        "skipped_examples": list(ctx.skipped_examples),  # the first few (line, reason)
         "notes": list(ctx.notes),
         "source": stream.source,
     }

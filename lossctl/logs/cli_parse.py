@@ -64,12 +64,36 @@ def _report(stream, n_out: int | None = None) -> None:
     cut = stream.src.truncation_note()  # the fast path does not iterate the stream
     if cut:
         ctx.note(cut)
-    if ctx.skipped:
-        first = ctx.skipped_examples[0] if ctx.skipped_examples else None
-        ex = f" (first: line {first[0]}: {first[1]})" if first and first[0] else (f" ({first[1]})" if first else "")
-        out_mod.note(f"skipped {ctx.skipped} line(s) that could not be read{ex}")
+    _skip_note(ctx.skipped, ctx.skipped_examples)
     for n in ctx.notes:
         out_mod.note(n)
+
+
+def _skip_note(skipped: int, examples) -> None:
+    if skipped:
+        first = examples[0] if examples else None
+        ex = f" (first: line {first[0]}: {first[1]})" if first and first[0] else (f" ({first[1]})" if first else "")
+        out_mod.note(f"skipped {skipped} line(s) that could not be read{ex}")
+
+
+def _skipped_objs(examples) -> list[dict]:
+    return [{"line": ln or None, "reason": why} for ln, why in examples]
+
+
+def json_tail(*, skipped: int, examples, notes, hparams, summary) -> dict:
+    """The keys after ``"records"`` in ``--format json`` (names as in ``diagnose``'s
+    ``evidence.skipped_lines``)."""
+    return {"skipped_lines": int(skipped), "skipped": _skipped_objs(examples), "notes": list(notes),
+            "hparams": dict(hparams), "summary": dict(summary)}
+
+
+def _stream_tail(stream) -> dict:
+    ctx = stream.ctx
+    cut = stream.src.truncation_note()
+    if cut:
+        ctx.note(cut)
+    return json_tail(skipped=ctx.skipped, examples=ctx.skipped_examples, notes=ctx.notes, hparams=ctx.hparams,
+                     summary=ctx.__dict__.get("summary", {}))
 
 
 class _Seen:
@@ -152,7 +176,8 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
         _report(stream)
         _summary_table(stream, rows)
         return
-    export.write_long(records, fmt, sys.stdout)
+    export.write_long(records, fmt, sys.stdout, head={"source": stream.source, "format": stream.format},
+                      tail=lambda: _stream_tail(stream))
     _report(stream)
 
 
@@ -186,12 +211,17 @@ def _run_wide(file, *, log_format, fmt, metrics, splits, run) -> None:
     if not len(df):
         raise errors.InputError("no records match the filters", hint="run without --metric/--split to see what the log has")
     cols, rows = export.wide_rows(df)
-    for n in df.attrs.get("notes", []):
+    a = df.attrs
+    _skip_note(a.get("skipped", 0), a.get("skipped_examples", []))
+    for n in a.get("notes", []):
         out_mod.note(n)
     if fmt == "table":
         _table(None, cols, [[r.get(c) for c in cols] for r in rows])
     else:
-        export.write_wide(cols, rows, fmt, sys.stdout)
+        export.write_wide(cols, rows, fmt, sys.stdout, head={"source": a.get("source"), "format": a.get("format")},
+                          tail=lambda: json_tail(skipped=a.get("skipped", 0), examples=a.get("skipped_examples", []),
+                                                 notes=a.get("notes", []), hparams=a.get("hparams", {}),
+                                                 summary=a.get("summary", {})))
 
 
 def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:

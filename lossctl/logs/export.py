@@ -3,6 +3,11 @@
 Only the standard library is used on the streaming paths (no pandas): records are
 written as they come, so ``lossctl parse huge.log --format csv`` keeps memory bounded.
 
+``--format json`` is one object (:func:`write_document`): ``source`` and ``format``, then
+``records`` written one by one, then what is known once the log is read: ``skipped_lines``,
+``skipped`` (the first few, with line and reason), ``notes``, ``hparams``, ``summary``.
+``--format ndjson`` is the bare record stream (one object per line, for pipelines).
+
 Number formatting (the same in every output): steps as integers when whole,
 floats with Python's shortest round-trip ``repr`` (``2.157``, ``4.8e-05``), NaN as
 ``nan`` and ±inf as ``inf``/``-inf`` in CSV/TSV; ``null`` for NaN/inf in JSON (JSON
@@ -14,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from lossctl.logs.base import Record
 from lossctl.logs.tidy import step_value
@@ -90,19 +95,43 @@ def write_long_ndjson(records: Iterable[Record], out: IO[str], flush_every: int 
     return n
 
 
-def write_long_json(records: Iterable[Record], out: IO[str]) -> int:
-    """A JSON list of objects, written incrementally (memory stays bounded)."""
+def _dumps(obj: Any) -> str:
+    from lossctl.output import dumps
+
+    return dumps(obj)
+
+
+def write_document(head: dict[str, Any], rows: Iterable[dict[str, Any]], tail: Callable[[], dict[str, Any]],
+                   out: IO[str]) -> int:
+    """One JSON object: the keys of ``head``, then ``"records"`` (a list written row by row,
+    one per line, so memory stays bounded whatever the size of the log), then the keys
+    ``tail()`` returns (called once the rows are written: skipped lines, notes, ...).
+    NaN and ±inf are ``null``. Returns the number of rows."""
+    out.write("{\n")
+    for k, v in head.items():
+        out.write(f"  {json.dumps(k)}: {_dumps(v)},\n")
+    out.write('  "records": [')
     n = 0
-    out.write("[")
-    for r in records:
-        out.write(",\n  " if n else "\n  ")
-        out.write(json.dumps(record_obj(r), ensure_ascii=False))
+    for row in rows:
+        out.write(",\n    " if n else "\n    ")
+        out.write(json.dumps(row, ensure_ascii=False))
         n += 1
-    out.write("\n]\n" if n else "]\n")
+    out.write("\n  ]" if n else "]")
+    for k, v in tail().items():
+        out.write(f",\n  {json.dumps(k)}: {_dumps(v)}")
+    out.write("\n}\n")
     return n
 
 
-def write_long(records: Iterable[Record], fmt: str, out: IO[str], flush_every: int = 0) -> int:
+def write_long_json(records: Iterable[Record], out: IO[str], head: dict[str, Any] | None = None,
+                    tail: Callable[[], dict[str, Any]] | None = None) -> int:
+    """``{...head, "records": [record, ...], ...tail()}`` (see :func:`write_document`)."""
+    return write_document(head or {}, (record_obj(r) for r in records), tail or dict, out)
+
+
+def write_long(records: Iterable[Record], fmt: str, out: IO[str], flush_every: int = 0,
+               head: dict[str, Any] | None = None, tail: Callable[[], dict[str, Any]] | None = None) -> int:
+    """Long records in ``fmt``; ``head``/``tail`` are the keys around ``"records"`` in JSON."""
     if fmt == "csv":
         return write_long_delimited(records, out, ",", flush_every)
     if fmt == "tsv":
@@ -110,7 +139,7 @@ def write_long(records: Iterable[Record], fmt: str, out: IO[str], flush_every: i
     if fmt == "ndjson":
         return write_long_ndjson(records, out, flush_every)
     if fmt == "json":
-        return write_long_json(records, out)
+        return write_long_json(records, out, head, tail)
     raise ValueError(fmt)
 
 
@@ -200,7 +229,8 @@ def wide_rows(df) -> tuple[list[str], list[dict[str, Any]]]:
     return ["run", "step", "epoch"] + list(order), [table[k] for k in keys]
 
 
-def write_wide(cols: list[str], rows: list[dict[str, Any]], fmt: str, out: IO[str]) -> None:
+def write_wide(cols: list[str], rows: list[dict[str, Any]], fmt: str, out: IO[str],
+               head: dict[str, Any] | None = None, tail: Callable[[], dict[str, Any]] | None = None) -> None:
     if fmt in ("csv", "tsv"):
         sep = "," if fmt == "csv" else "\t"
         out.write(sep.join(_quote(c, sep) for c in cols) + "\n")
@@ -216,10 +246,10 @@ def write_wide(cols: list[str], rows: list[dict[str, Any]], fmt: str, out: IO[st
                     cells.append("" if v is None else str(v))
             out.write(sep.join(cells) + "\n")
         return
-    safe = [{c: (_json_num(row.get(c)) if isinstance(row.get(c), float) else row.get(c)) for c in cols}
-            for row in rows]
+    safe = ({c: (_json_num(row.get(c)) if isinstance(row.get(c), float) else row.get(c)) for c in cols}
+            for row in rows)
     if fmt == "ndjson":
         for obj in safe:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
     else:
-        out.write(json.dumps(safe, ensure_ascii=False, indent=2) + "\n")
+        write_document(head or {}, safe, tail or dict, out)
