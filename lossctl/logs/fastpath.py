@@ -40,6 +40,7 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # bytes occurs (assignments, calls, strings, escapes, ANSI codes, backspaces, stars).
 _GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
 _STEP_KEY_RE = re.compile(rb"step': ")
+_GLUED_RE = re.compile(rb"\][ \t]*\{['\"]")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
 _PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n]*)")
 
@@ -162,9 +163,13 @@ def _utf8(src) -> bool:
 
 
 def _needs_records(data: bytes, tail: bytes) -> bool:
-    """A resume ("Continuing training") or a dict with its own step in this block."""
+    """A resume ("Continuing training"), a dict with its own step, or a dict glued to a
+    progress bar (``...| 5/100 [00:01<00:09]{'loss': ...``: without logging_steps in the
+    log, the bar's counter is the step) in this block."""
     edge = tail + data[:64]
     if _STEP_KEY_RE.search(data) or _STEP_KEY_RE.search(edge):
+        return True
+    if _GLUED_RE.search(data) or _GLUED_RE.search(edge):
         return True
     # 'C' is found memchr-fast: the long search only runs when it could match
     return (b"C" in data or b"C" in edge) and (b"Continuing training" in data or b"Continuing training" in edge)
@@ -729,6 +734,8 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
     """One eval dict of a fast chunk, read in full (it is rare): rows held until the next
     train dict, a repeated eval at the same step replaces them (as the record path)."""
     pairs = _PAIR_RE.findall(d)
+    if len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': "):
+        raise _Bail  # not every pair is "'key': value"
     keys = tuple(map(itemgetter(0), pairs))
     shapes = w.__dict__.setdefault("_shapes", {})
     shape = shapes.get(keys)
@@ -843,6 +850,8 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
     skip_run = w.run is not None and run != w.run
     for d in dicts:
         pairs = _PAIR_RE.findall(d)
+        if len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': "):
+            raise _Bail  # not every pair is "'key': value" (no space, a stray comma...)
         keys = tuple(map(itemgetter(0), pairs))
         shape = shapes.get(keys)
         if shape is None:

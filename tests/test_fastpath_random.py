@@ -1,0 +1,107 @@
+"""The fast CSV path (lossctl/logs/fastpath.py) equals the record path on random
+Hugging Face console logs: progress bars glued to the dicts or not, evals (repeated at a
+step), new-run banners, metrics blocks, config lines, ANSI codes, prefixes, dicts spaced
+oddly, strings and None where numbers belong. Both one process and two (the second half
+read by a forked child) are compared, row by row."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+
+from lossctl.logs import export, fastpath, iter_records, reader
+
+
+def make_log(seed: int, n: int = 400) -> str:
+    """A random Trainer console log: bars (glued or not), evals, banners, blocks, odd dicts."""
+    rnd = random.Random(seed)
+    out = []
+    ls = rnd.choice([None, None, 1, 5, 10])
+    if ls is not None and rnd.random() < 0.7:
+        out.append(f"TrainingArguments(\nlogging_steps={ls},\nlogging_first_step=False,\n)\n")
+    if rnd.random() < 0.5:
+        out.append("***** Running training *****\n  Num Epochs = 3\n  Total optimization steps = %d\n" % (n * (ls or 1)))
+    total = n * (ls or 1)
+    extra = rnd.random() < 0.3
+    glue = rnd.choice(["", " ", "\r", "\n"])
+    for s in range(1, n + 1):
+        step = s * (ls or 1)
+        r = rnd.random()
+        if r < 0.3:
+            out.append(f" 45%|████▌     | {step if rnd.random() < 0.9 else step + 3}/{total} [01:23<01:40,  1.23it/s]{glue}")
+        loss = rnd.choice(["nan", "inf", "0.0"]) if rnd.random() < 0.02 else f"{rnd.uniform(0, 3):.{rnd.choice([4, 4, 6])}f}"
+        keys = [f"'loss': {loss}", f"'grad_norm': {rnd.random() * 3:.6f}", f"'learning_rate': {5e-5 * (1 - s / n):.6e}"]
+        if extra and rnd.random() < 0.2:
+            keys.append(f"'train_acc': {rnd.random():.3f}")
+        keys.append(f"'epoch': {s / n * 3:.2f}")
+        out.append("{" + ", ".join(keys) + "}\n")
+        r = rnd.random()
+        if r < 0.05:
+            out.append(f"{{'eval_loss': {rnd.uniform(0, 3):.6f}, 'eval_runtime': 12.3, 'eval_accuracy': {rnd.random():.4f}, 'epoch': {s / n * 3:.2f}}}\n")
+            if rnd.random() < 0.2:
+                out.append(f"{{'eval_loss': {rnd.uniform(0, 3):.6f}, 'epoch': {s / n * 3:.2f}}}\n")
+        elif r < 0.06:
+            out.append("***** Running training *****\n")
+        elif r < 0.065:
+            out.append("***** eval metrics *****\n  epoch = 1.0\n  eval_loss = 0.5\n\n")
+        elif r < 0.07:
+            out.append("Some warning: loss_scale = 1024 (config)\n")
+        elif r < 0.075:
+            out.append("\x1b[32mINFO\x1b[0m {'loss': 1.5, 'epoch': 0.5}\n")
+        elif r < 0.08:
+            out.append("{'train_runtime': 100.0, 'train_samples_per_second': 3.0, 'train_loss': 1.2, 'epoch': 3.0}\n")
+        elif r < 0.085:
+            out.append("  {'loss': 1.25 , 'learning_rate':1e-05,'epoch':0.5}\n")
+        elif r < 0.087:
+            out.append(rnd.choice(["{'eval_loss':0.5,'epoch':1.0}\n", "{'eval_loss': 0.25 , 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_acc': 'n/a', 'epoch': 1.0}\n", "{'loss': 1.0, 'epoch': None}\n", "{'eval_loss': nan, 'epoch': 1.0}\n"]))
+        elif r < 0.09:
+            out.append("[rank0]: {'loss': 1.75, 'epoch': 0.6}\n")
+    return "".join(out)
+
+
+def _both(path, metrics, splits):
+    a = io.StringIO()
+    export.write_long(export.filter_records(iter_records(path), metrics, splits), "csv", a)
+    b = io.StringIO()
+    n = fastpath.run(iter_records(path), b, metrics=metrics, splits=splits)
+    return a.getvalue(), (b.getvalue() if n is not None else None)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("seed", range(24))
+def test_fast_path_equals_record_path_on_random_logs(tmp_path, monkeypatch, seed, processes):
+    if processes == 2:
+        monkeypatch.setattr(fastpath, "PARALLEL_MIN_BYTES", 1000)
+        monkeypatch.setattr(reader, "CHUNK", 5000)
+    p = tmp_path / "train.log"
+    p.write_text(make_log(seed), encoding="utf-8")
+    for metrics, splits in [(None, None), (["loss"], ["train"]), (["loss"], None)]:
+        rec, fast = _both(p, metrics, splits)
+        if fast is None:  # the fast path declined: the record path writes the CSV
+            continue
+        assert fast.splitlines() == rec.splitlines()
+        assert rec.count("\n") > 100
+
+
+def test_a_dict_glued_to_a_progress_bar_takes_the_record_path(tmp_path):
+    # without logging_steps in the log, the glued bar's counter is the step (hf_console.glued_bar)
+    p = tmp_path / "bars.log"
+    p.write_text("".join(f" 45%|####     | {k * 10}/100 [01:23<01:40,  1.23it/s]{{'loss': {2.5 - k / 10:.4f}, "
+                         f"'epoch': {k / 10:.2f}}}\n" for k in range(1, 6)), encoding="utf-8")
+    assert not fastpath.applies(iter_records(p))
+    b = io.StringIO()
+    assert fastpath.run(iter_records(p), b, metrics=["loss"]) is None
+    rec = io.StringIO()
+    export.write_long(iter_records(p), "csv", rec)
+    assert [r.split(",")[1] for r in rec.getvalue().splitlines()[1:]] == ["10", "20", "30", "40", "50"]
+
+
+def test_the_random_logs_do_exercise_the_fast_path(tmp_path):
+    used = 0
+    for seed in range(24):
+        p = tmp_path / f"{seed}.log"
+        p.write_text(make_log(seed), encoding="utf-8")
+        used += fastpath.run(iter_records(p), io.StringIO()) is not None
+    assert used >= 6  # the others have glued bars: record path
