@@ -47,8 +47,10 @@ EXAMPLE = "iter 100: loss 2.3456, time 12.34ms, mfu 10.00%"
 KIND = "lines"
 
 # nanoGPT
-_ITER = re.compile(r"^\s*iter (\d+): loss (" + NUM + r")(.*)")
-_STEP_EVAL = re.compile(r"^\s*step (\d+): train loss (" + NUM + r"), val loss (" + NUM + r")")
+# forks print a "[train] " / "[eval] " tag first, and "iter N: train A val B" for the estimate
+_ITER = re.compile(r"^\s*(?:\[\w+\]\s*)?iter (\d+): loss (" + NUM + r")(.*)")
+_STEP_EVAL = re.compile(
+    r"^\s*(?:\[\w+\]\s*)?(?:step|iter) (\d+): train(?: loss)? (" + NUM + r"),? val(?: loss)? (" + NUM + r")")
 # build-nanogpt
 _BN_STEP = re.compile(r"^\s*step\s+(\d+) \| loss: (" + NUM + r")(.*)")
 _BN_FIELD = re.compile(r"\|\s*(lr|norm):?\s+(" + NUM + r")")
@@ -60,7 +62,8 @@ _MOD = re.compile(r"^\s*step:(\d+)/(\d+)\s+(.*)")
 _MOD_FIELD = re.compile(r"(\w+):(" + NUM + r")(ms)?")
 
 _DETECT = re.compile(
-    r"(?m)^\s*(?:iter \d+: loss " + NUM + r", time|step \d+: train loss " + NUM
+    r"(?m)^\s*(?:iter \d+: loss " + NUM + r", time|\[train\]\s*iter \d+: loss " + NUM
+    + r"|\[eval\]\s*(?:iter|step) \d+: train(?: loss)? " + NUM + r",? val|step \d+: train loss " + NUM
     + r", val loss|step\s+\d+ \| loss: " + NUM + r" \||step:\d+/\d+ (?:val_loss|train_loss|train_time):"
     + r"|validation loss: " + NUM + r"\s*$|\d+ (?:train|val) " + NUM + r"\s*$)"
 )
@@ -88,7 +91,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         pending.clear()
 
     for lineno, line in numbered(source, ctx):
-        if "loss" not in line and "step" not in line and "accuracy" not in line:
+        if "loss" not in line and "step" not in line and "accuracy" not in line and " val " not in line:
             if not (line[:1].isdigit() and (" train " in line or " val " in line or " hella " in line)):
                 continue
         m = _ITER.match(line)

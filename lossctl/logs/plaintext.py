@@ -63,11 +63,16 @@ _EPOCH = re.compile(
     r"|第\s*(\d+)\s*(?:轮|个?\s*epoch|次迭代)|轮次?\s*[:：]\s*(\d+))"
 )
 _STEP = re.compile(
-    r"(?:\b(?:global[_ ]step|step|Step|STEP|iteration|Iteration|iter|Iter|batch|Batch|it)\b"
+    r"(?:(?<!/)\b(?:global[_ ]step|step|Step|STEP|iteration|Iteration|iter|Iter|batch|Batch|it)\b"
     r"\s*[:=：#]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
     r"|(?:训练次数|步数|迭代次数|迭代|步)\s*[:=：]?\s*(\d+))"
 )
-_SEG_SPLIT = re.compile(r"\s*(?:[,;|\t，；]|\]\s*\[|\s-\s|\s{2,}|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff]))\s*")
+# pieces of a line: separators, 2+ spaces (not before a number: "loss  7.64" is one
+# pair), a number followed by a word, and two numbers in a row ("loss 8.73 11136 ms/iter")
+_SEG_SPLIT = re.compile(
+    r"\s*(?:[,;|\t，；]|\]\s*\[|\s-\s|\s{2,}(?!\s*[-+]?\d)|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff])"
+    r"|(?<=\d)\s+(?=[-+]?\d))\s*"
+)
 _PAIR = re.compile(
     r"^(?P<label>[A-Za-z\u4e00-\u9fff][\w@/\-. \u4e00-\u9fff]*?)\s*(?:[:=：]\s*|\s+)"
     r"(?P<val>" + NUM + r")(?P<pct>%)?(?:\.(?!\d))?(?:\s*[A-Za-z%/]*)?(?:\s*\([^()]*\))?\s*\.?$"
@@ -90,6 +95,8 @@ _DROP_WORDS = {
     "batch_size", "batchsize", "duration", "secs", "seconds", "sec", "ms", "iters", "eta_s",
 }
 _DROP_PARTS = ("scale", "weight", "type", "_fn", "function", "coef", "ratio_", "size", "time")
+# timing rates: "ms/batch 12.12", "s/it", "img/s"
+_RATE = re.compile(r"^(?:ms|s|sec|secs|it|img|imgs|samples|tokens|tok)/|/(?:s|sec|second|it|iter)$")
 _AGGREGATE = {"avg", "average", "mean", "epoch", "total", "overall", "running"}
 _BATCHY = {"batch", "step", "iter", "current", "minibatch"}
 _ZH = {"损失": "loss", "准确率": "accuracy", "正确率": "accuracy", "准确度": "accuracy",
@@ -142,7 +149,7 @@ def _label_meaning(label: str) -> tuple[str | None, str | None, bool, bool]:
     if not kept:
         return split, None, aggregate, False
     name = "_".join(kept)
-    if name in _DROP_WORDS or any(p in name for p in _DROP_PARTS):
+    if name in _DROP_WORDS or any(p in name for p in _DROP_PARTS) or _RATE.search(name):
         return split, None, aggregate, False
     metric = canonical(name, "train")[1]
     core = _CORE.search(name) is not None
@@ -228,7 +235,7 @@ def _is_candidate(line: str) -> bool:
 
 def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     mode: str | None = None  # epoch-only lines: None (undecided) | "epoch" | "batch"
-    held: list[tuple[Record, float, bool, bool]] = []  # undecided: (record, epoch, fine, aggregate)
+    held: list[tuple[Record, float, bool, bool, bool]] = []  # undecided: (record, epoch, fine, aggregate, line fine)
     first: tuple[int, float] | None = None  # (banner count, epoch) of the first train loss
     banners = 0
     counter = 0.0
@@ -244,15 +251,21 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
     w_offset = 0.0
     w_stride: float | None = None
 
-    def place(rec: Record, epoch: float, fine: bool, aggregate: bool) -> Record:
-        nonlocal counter, last_epoch, has_fine, last_run
+    counted: int | None = None  # the line whose train loss was last counted
+
+    def place(rec: Record, epoch: float, fine: bool, aggregate: bool, line_fine: bool = False) -> Record:
+        nonlocal counter, last_epoch, has_fine, last_run, counted
         if mode == "epoch":
             rec.step = epoch
         else:
             if (last_epoch is not None and epoch < last_epoch) or rec.run != last_run:
                 counter = 0.0
-            if fine:
+            if (fine or line_fine) and rec.group != counted:
+                # the line's batch loss counts once, for every value of the line (an
+                # 'lr' printed before the loss is at the same step as the loss)
                 counter += 1
+                counted = rec.group
+            if fine:
                 has_fine = True
             if aggregate and rec.split == "train" and rec.metric == "loss" and has_fine:
                 rec.metric = "epoch_loss"
@@ -262,8 +275,8 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         return rec
 
     def release() -> Iterator[Record]:
-        for rec, epoch, fine, aggregate in held:
-            yield place(rec, epoch, fine, aggregate)
+        for rec, epoch, fine, aggregate, line_fine in held:
+            yield place(rec, epoch, fine, aggregate, line_fine)
         held.clear()
 
     for lineno, line in numbered(source, ctx):
@@ -343,6 +356,12 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 yield r
             continue
         if epoch is None:
+            if mode is not None and last_epoch is not None:
+                # an eval/test summary after epoch lines ("| End of training | test loss
+                # 5.13"): at the last step of those lines, not numbered apart
+                for r, _, _ in recs:
+                    if r.split != "train":
+                        r.step = last_epoch if mode == "epoch" else counter
             yield from (r for r, _, _ in recs)
             continue
         # epoch-only line
@@ -355,13 +374,15 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 else:
                     mode = "epoch"
             if mode is None and len(held) < _HOLD_MAX:
-                held.extend((r, epoch, f, agg) for r, f, agg in recs)
+                line_fine = any(f for _, f, _ in recs)
+                held.extend((r, epoch, f, agg, line_fine) for r, f, agg in recs)
                 continue
             if mode is None:  # no second train loss line for a long time: one per epoch
                 mode = "epoch"
             yield from release()
+        line_fine = any(f for _, f, _ in recs)
         for r, f, agg in recs:
-            yield place(r, epoch, f, agg)
+            yield place(r, epoch, f, agg, line_fine)
     if mode is None:
         mode = "epoch"
     yield from release()
