@@ -50,9 +50,126 @@ def _is_candidate(p: Path) -> bool:
     return p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".pdf", ".pt", ".bin", ".safetensors", ".ckpt", ".pth", ".npy", ".npz", ".md", ".py", ".yaml", ".yml")
 
 
+# ------------------------------------------------------------------ curves of a log
+#
+# diagnose reads only the series it uses (lossctl.logs.curveset: streamed records into
+# compact arrays, bounded memory) instead of parse_log's table of every record. The
+# curves are exactly those lossctl.diagnose.curves_from_frame() takes from that table
+# (tests/test_diagnose_streamed.py compares both on every fixture and real log).
+
+_LOSS_NAMES = ("loss", "total_loss")
+
+
+def _loss_candidate(metric: str) -> bool:
+    """A metric lossctl.diagnose._pick_loss may choose (alone or as a part of the loss)."""
+    from lossctl.diagnose import _YOLO_PART
+
+    return metric in _LOSS_NAMES or ((metric.endswith("loss") or bool(_YOLO_PART.match(metric))) and "acc" not in metric)
+
+
+def _diag_group(split: str, metric: str, name: str):
+    """The series diagnose uses: losses (train/eval/test), learning rate, grad norm, NaN iterations."""
+    if split in ("train", "eval", "test") and _loss_candidate(metric):
+        return (split, metric)
+    if split in ("train", "eval") and metric in ("learning_rate", "lr"):
+        return (split, metric)
+    if split == "train" and metric in ("grad_norm", "nan_iterations"):
+        return (split, metric)
+    return None
+
+
+def _diag_ordered(label) -> bool:
+    # loss parts (box/cls/dfl) are summed row by row: their file order is needed
+    return label[1] not in _LOSS_NAMES and _loss_candidate(label[1])
+
+
+def load_curves(source, log_format: str | None = None):
+    """The series diagnose needs from one log (a CurveSet)."""
+    from lossctl.logs.curveset import load_curves as load
+
+    return load(source, group=_diag_group, ordered=_diag_ordered, log_format=log_format)
+
+
+def curves_for(cs, run):
+    """``lossctl.diagnose.Curves`` of one run of a CurveSet: what ``curves_from_frame``
+    gives for the same run of ``parse_log``'s frame."""
+    import numpy as np
+
+    from lossctl.diagnose import Curves, _empty, _pick_loss, _to_series
+    from lossctl.logs.curveset import RunInfo
+
+    info = cs.runs.get(run) or RunInfo(run, 0)
+    axis = info.axis()
+    picked: dict[str, list[str]] = {}
+
+    def series_for(splits, names):
+        for sp in splits:
+            present = {m for (s_, m) in info.present if s_ == sp}
+            if not present:
+                continue
+            chosen = _pick_loss(present) if names is None else [m for m in names if m in present][:1]
+            if not chosen:
+                continue
+            if names is None:
+                picked[sp] = chosen
+            if len(chosen) == 1:
+                s = cs.get(run, (sp, chosen[0]))
+                _, ep, v = s.arrays()
+                return _to_series(cs.x(s, axis), v, ep)
+            # several loss components (e.g. box/cls/dfl): their sum where all are present
+            import pandas as pd
+
+            parts = [cs.get(run, (sp, k)) for k in chosen]
+            order = np.argsort(np.concatenate([p.rows(info.first_seq) for p in parts]), kind="stable")
+            x = np.concatenate([cs.x(p, axis) for p in parts])[order]
+            names_m = np.concatenate([np.full(len(p), k) for p, k in zip(parts, chosen)])[order].astype(str)
+            v = np.concatenate([p.arrays()[2] for p in parts])[order]
+            e = np.concatenate([p.arrays()[1] for p in parts])[order]
+            sub = pd.DataFrame({"x": x, "m": names_m, "v": v, "e": e})
+            sub = sub.drop_duplicates(["x", "m"], keep="last")
+            wide = sub.pivot(index="x", columns="m", values="v").dropna(how="any")
+            ep = sub.groupby("x")["e"].last().reindex(wide.index)
+            return _to_series(
+                wide.index.to_numpy(dtype=np.float64),
+                wide.sum(axis=1, min_count=1).to_numpy(dtype=np.float64),
+                ep.to_numpy(dtype=np.float64),
+            )
+        return _empty()
+
+    train = series_for(("train",), None)
+    ev = series_for(("eval", "test"), None)
+    lr = series_for(("train", "eval"), ("learning_rate", "lr"))
+    gn = series_for(("train",), ("grad_norm",))
+    nan_it = series_for(("train",), ("nan_iterations",))
+    parts = picked.get("train") or picked.get("eval") or picked.get("test") or []
+    return Curves(train, ev, lr, gn, nan_it, dict(cs.hparams or {}), cs.format, axis,
+                  tuple(parts) if len(parts) > 1 else ())
+
+
+def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None):
+    """``lossctl.diagnose.diagnose_runs(source)`` read with bounded memory: one
+    Diagnosis per run, in run order (runs without any loss left out when others have one)."""
+    from lossctl.diagnose import diagnose_curves
+
+    cs = load_curves(source, log_format=log_format)
+    src = str(source)
+    runs = cs.run_ids()
+    out = []
+    for r in runs or [None]:
+        d = diagnose_curves(curves_for(cs, r), lang=lang)
+        d.run = r
+        d.source = src
+        d.skipped_lines = cs.skipped  # of the whole file: lines are not tied to a run
+        d.evidence["skipped_lines"] = cs.skipped
+        out.append(d)
+    if len(out) <= 1:
+        return out
+    with_loss = [d for d in out if d.evidence.get("n_points", 0) or d.evidence.get("n_eval", 0)]
+    return with_loss or out
+
+
 def collect(source: str, *, lang: str, log_format: str | None, run: int | None):
     """Diagnoses for FILE, DIR or '-'. Returns (diagnoses, skipped files with reasons)."""
-    from lossctl.diagnose import diagnose_runs
 
     if source != "-" and os.path.isdir(source):
         files = sorted(p for p in Path(source).rglob("*") if _is_candidate(p) and not any(part.startswith(".") for part in p.relative_to(source).parts))

@@ -1,8 +1,9 @@
 """Charts of parsed logs: what ``lossctl plot`` does, and the helper other commands
 use to show a chart.
 
-* :func:`plot_logs` reads logs with :func:`lossctl.parse_log`, selects one metric
-  and the splits, and returns the renderables (no printing);
+* :func:`plot_logs` reads logs as streams of records (:func:`read_curves`, the points
+  of one metric in compact arrays; :func:`select_curves` does the same from a
+  ``parse_log`` DataFrame), selects the splits, and returns the renderables (no printing);
 * :func:`show` prints renderables with lossctl's console rules: ``plot``'s chart is
   its product and goes to stdout; a command whose product is data (``diagnose``)
   shows its chart on stderr (``show(chart, stderr=True)``) and keeps stdout for data.
@@ -168,6 +169,80 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
     return curves
 
 
+def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label: str | None,
+                run: int | None = None, log_format: str | None = None) -> list[Curve]:
+    """:func:`select_curves` of one log read as a stream: only the points of ``metric``
+    are kept (compact arrays, bounded memory), not a table of every record. Same
+    curves, notes and errors as ``select_curves(parse_log(path, run=run), ...)``."""
+    from lossctl.logs.curveset import load_curves
+
+    source = _label_for(path) if path == "-" else path
+
+    def group(split: str, m: str, name: str):
+        return split if (m == metric or name == metric) else None
+
+    cs = load_curves(path, group=group, log_format=log_format, run=run)
+    if cs.n_records == 0:
+        raise errors.InputError("no records in the log", source=source)
+    if not cs.series:
+        found = sorted(set(cs.metrics))
+        raise errors.InputError(
+            f"no metric {metric!r} in the log",
+            source=source,
+            hint="metrics found: " + ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
+            + "; choose one with --metric",
+        )
+    have = {split for (_, split) in cs.series}
+    present = [s for s in SPLIT_ORDER if s in have]
+    if splits is None:
+        chosen = [s for s in ("train", "eval") if s in present] or present
+    else:
+        chosen = [s for s in splits if s in present]
+        if not chosen:
+            raise errors.InputError(
+                f"no {'/'.join(splits)} values of {metric!r} in the log",
+                source=source,
+                hint="splits found: " + ", ".join(present),
+            )
+    counts: dict[int, int] = {}
+    for (r, _), s in cs.series.items():
+        counts[r] = counts.get(r, 0) + len(s)
+    runs = sorted(counts)
+    if len(runs) > MAX_RUNS_DRAWN:
+        from lossctl.output import note
+
+        most = max(counts.values())
+        longest = min(r for r, n in counts.items() if n == most)
+        note(f"{source}: {len(runs)} runs (the step counter restarts); drawing run {longest}, the longest — "
+             "--run N draws another")
+        runs = [longest]
+    elif len(runs) > 1:
+        from lossctl.output import note
+
+        note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "
+             "--run N draws one")
+    curves = []
+    for r in runs:
+        for split in chosen:
+            s = cs.get(r, split)
+            if s is None or not len(s):
+                continue
+            step, epoch, value = s.arrays()
+            use_epoch = not np.isfinite(step).any() or (
+                np.isfinite(epoch).all() and np.array_equal(step, epoch)
+            )
+            x = epoch if use_epoch else step
+            order = np.argsort(x, kind="stable")
+            bits = []
+            if file_label:
+                bits.append(file_label)
+            if len(runs) > 1:
+                bits.append(f"run {r}")
+            bits.append(split)
+            curves.append(Curve(" ".join(bits), x[order], value[order], epoch[order], bool(use_epoch)))
+    return curves
+
+
 def _whole_epochs(c: Curve) -> bool:
     e = c.epochs
     return bool(e.size and np.isfinite(e).all() and np.all(e == np.round(e)) and np.all(np.diff(e) > 0))
@@ -293,9 +368,8 @@ def plot_logs(
     run: int | None = None,
     log_format: str | None = None,
 ) -> list:
-    """Parse every file and return the renderables ``lossctl plot`` prints."""
-    from lossctl import parse_log
-
+    """Read every file and return the renderables ``lossctl plot`` prints (only the
+    points of ``metric`` are kept in memory: :func:`read_curves`)."""
     if not files:
         raise errors.UsageError("which log? give one or more FILEs, or - for stdin",
                                 hint="run 'lossctl plot --help' for examples")
@@ -304,9 +378,8 @@ def plot_logs(
     labels = _unique_labels(files) if len(files) > 1 else [None]
     curves: list[Curve] = []
     for path, label in zip(files, labels):
-        df = parse_log(path, log_format=log_format, run=run)
-        curves.extend(select_curves(df, source=_label_for(path) if path == "-" else path, metric=metric,
-                                    splits=splits, file_label=label))
+        curves.extend(read_curves(path, metric=metric, splits=splits, file_label=label, run=run,
+                                  log_format=log_format))
     if not curves:  # pragma: no cover - select_curves raises first
         raise errors.InputError(f"nothing to plot for {metric!r}")
     from lossctl.output import warn
