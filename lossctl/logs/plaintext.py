@@ -97,6 +97,14 @@ _DROP_WORDS = {
 _DROP_PARTS = ("scale", "weight", "type", "_fn", "function", "coef", "ratio_", "size", "time")
 # timing rates: "ms/batch 12.12", "s/it", "img/s"
 _RATE = re.compile(r"^(?:ms|s|sec|secs|it|img|imgs|samples|tokens|tok)/|/(?:s|sec|second|it|iter)$")
+# a tqdm progress bar: "Epoch 1/50 [FT]: 100%|██████████| 157/157 [13:51<00:00, 5.30s/it, loss=0.919]"
+_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+\s*\[")
+_BAR_HOLD = 2000
+# an epoch header alone on a line: "Epoch 1/50", "#### Epoch 0/99", "Epoch 1 of 20", "Epoch 6/50:"
+_EPOCH_HEADER = re.compile(r"^[\W_]*(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)\s*(?:/|of)\s*\d+\s*\]?[\W_]*$")
+# a pair that reports a record, not a point: "New best model saved with loss 1.16",
+# "Saving model at Epoch 1 with Validation Accuracy: 33.73%"
+_NOT_A_POINT = {"best", "saved", "saving", "lowest", "improved", "previous", "prev", "with"}
 _AGGREGATE = {"avg", "average", "mean", "epoch", "total", "overall", "running"}
 _BATCHY = {"batch", "step", "iter", "current", "minibatch"}
 _ZH = {"损失": "loss", "准确率": "accuracy", "正确率": "accuracy", "准确度": "accuracy",
@@ -137,7 +145,11 @@ def _label_meaning(label: str) -> tuple[str | None, str | None, bool, bool]:
     words = re.split(r"[\s_]+", raw.lower())
     kept = []
     aggregate = False
+    if _NOT_A_POINT.intersection(words):
+        return split, None, False, False
     for w in words:
+        if not any(c.isalnum() for c in w):
+            continue  # "VALIDATION -- Loss"
         if w in SPLIT_WORDS and split is None:
             split = SPLIT_WORDS[w]
         elif w in _AGGREGATE:
@@ -227,6 +239,53 @@ def _analyze(marked: str) -> Analysis | None:
     return (epoch_i, step_i, total_i, out)
 
 
+def _analysis_of(line: str, cache: dict) -> tuple[Analysis | None, list[str]]:
+    """The (cached) analysis of a line and its number tokens."""
+    pieces = _TNUM.split(line)  # text, number, text, number, ..., text
+    tokens = pieces[1::2]
+    texts = pieces[0::2]
+    template = "\x00".join(texts)
+    analysis = cache.get(template, False)
+    if analysis is False:
+        marked = texts[0] + "".join(str(_MARK + k) + part for k, part in enumerate(texts[1:]))
+        analysis = _analyze(marked)
+        if len(cache) < _CACHE_MAX:
+            cache[template] = analysis
+    return analysis, tokens
+
+
+def _without_bars(lines: Iterable[tuple[int, str]], cache: dict) -> Iterator[tuple[int, str]]:
+    """The lines, less the progress bars when the log prints its train loss elsewhere.
+
+    A tqdm bar's postfix (``157/157 [13:51<00:00, 5.30s/it, loss=0.919]``) is a running
+    value shown while the epoch runs; a log that also prints ``Train Loss: 0.9780`` per
+    epoch has its points there. Bars are held (with the lines after them, to keep the
+    order) until a line with a train loss that is not a bar decides: then bars are
+    dropped; at the end of the log or after ``_BAR_HOLD`` held lines, they are kept
+    (the only loss the log prints)."""
+    decided: str | None = None
+    held: list[tuple[int, str, bool]] = []
+    for lineno, line in lines:
+        bar = _BAR.search(line) is not None and _is_candidate(line)
+        if decided is None and not bar and _is_candidate(line):
+            analysis = _analysis_of(line, cache)[0]
+            if analysis is not None and any(p[3] for p in analysis[3]):
+                decided = "drop"
+                yield from ((n, t) for n, t, b in held if not b)
+                held.clear()
+        if decided == "drop" and bar:
+            continue
+        if decided is None and (bar or held):
+            held.append((lineno, line, bar))
+            if len(held) > _BAR_HOLD:
+                decided = "keep"
+                yield from ((n, t) for n, t, _ in held)
+                held.clear()
+            continue
+        yield lineno, line
+    yield from ((n, t) for n, t, _ in held)
+
+
 def _is_candidate(line: str) -> bool:
     low = line.lower()
     return ("loss" in low or "acc" in low or "ppl" in low or "perplexity" in low
@@ -279,8 +338,13 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             yield place(rec, epoch, fine, aggregate, line_fine)
         held.clear()
 
-    for lineno, line in numbered(source, ctx):
+    header_epoch: float | None = None  # "Epoch 1/50" alone on a line, for the lines after it
+    for lineno, line in _without_bars(numbered(source, ctx), cache):
         if not _is_candidate(line):
+            h = _EPOCH_HEADER.match(line) if "poch" in line or "POCH" in line else None
+            if h is not None:
+                header_epoch = float(h.group(1))
+                continue
             if ("rain" in line or "RAIN" in line or "onfig" in line or "训练" in line) and _BANNER.search(line):
                 banners += 1
                 continue
@@ -305,21 +369,14 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
             continue
         if ("{" in line or "...." in line or "(" in line or "[" in line) and _CONFIG.search(line):
             continue
-        pieces = _TNUM.split(line)  # text, number, text, number, ..., text
-        tokens = pieces[1::2]
-        texts = pieces[0::2]
-        template = "\x00".join(texts)
-        analysis = cache.get(template, False)
-        if analysis is False:
-            marked = texts[0] + "".join(str(_MARK + k) + part for k, part in enumerate(texts[1:]))
-            analysis = _analyze(marked)
-            if len(cache) < _CACHE_MAX:
-                cache[template] = analysis
+        analysis, tokens = _analysis_of(line, cache)
         if analysis is None:
             continue
         epoch_i, step_i, total_i, pairs = analysis
         epoch = to_float(tokens[epoch_i]) if epoch_i is not None else None
         step = to_float(tokens[step_i]) if step_i is not None else None
+        if epoch is None and step is None:
+            epoch = header_epoch
         if step is not None and epoch is not None:
             # "Epoch [2/5], Step [100/600]": a step that starts again when the epoch
             # changes counts within the epoch; make it global
