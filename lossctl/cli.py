@@ -426,7 +426,7 @@ Examples:
   lossctl parse metrics.csv --wide --format csv
   lossctl parse run.log.gz --split eval --format ndjson
   zcat run.log.gz | lossctl parse - --format csv
-  tail -f train.log | lossctl parse - --follow --log-format hf-console
+  tail -f train.log | lossctl parse - --follow
   lossctl parse train.log --follow --format csv --metric loss
   lossctl parse --list-formats
 """
@@ -460,7 +460,7 @@ def parse_cmd(
     metric: Optional[str] = typer.Option(None, "--metric", "-m", help="Only these metrics (canonical or original names, comma-separated), e.g. loss or loss,grad_norm."),
     split: Optional[str] = typer.Option(None, "--split", "-s", help="Only these splits: train, eval, test (comma-separated)."),
     run: Optional[str] = typer.Option(None, "--run", metavar="N", help="Only run N (a step counter that restarts starts a new run)."),
-    follow: bool = typer.Option(False, "--follow", "-F", help="Keep reading as the file grows (like tail -f); Ctrl-C stops."),
+    follow: bool = typer.Option(False, "--follow", "-F", help="Keep reading as the file grows (like tail -f); Ctrl-C stops. On a pipe (stdin, a FIFO, <(...)) records are printed as they arrive and the command ends with the pipe. --format json prints ndjson then."),
 ) -> None:
     fmt = check_format(fmt)
     from lossctl.logs import cli_parse

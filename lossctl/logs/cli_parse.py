@@ -230,23 +230,13 @@ def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
     if fmt == "table":
         fmt = "csv"
         out_mod.note("--follow prints records as they come: using --format csv")
+    elif fmt == "json":
+        fmt = "ndjson"
+        out_mod.note("--follow prints records as they come: using --format ndjson (one JSON record per line)")
     from lossctl.logs import get_format, detect_format
 
-    if file == "-":
-        if not log_format:
-            raise errors.UsageError("--follow on stdin needs --log-format NAME (the format cannot be "
-                                    "detected before the data has arrived)",
-                                    hint="e.g. tail -f train.log | lossctl parse - --follow --log-format hf-console")
-        module = get_format(log_format)
-        from lossctl.logs.base import ParseContext as _Ctx
-
-        ctx = _Ctx(source="<stdin>")
-        out_mod.note(f"<stdin>: read as {module.NAME} (following; Ctrl-C stops)")
-        recs = follow.stream_records(sys.stdin.buffer, module, ctx)
-        if run is not None:
-            recs = (r for r in recs if r.run == run)
-        export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
-        return
+    if file == "-" or follow.is_pipe(file):
+        return _follow_pipe(file, log_format=log_format, fmt=fmt, metrics=metrics, splits=splits, run=run)
     from lossctl.logs.base import ParseContext
 
     import time
@@ -271,3 +261,64 @@ def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
     if run is not None:
         recs = (r for r in recs if r.run == run)
     export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
+
+
+def _follow_pipe(file, *, log_format, fmt, metrics, splits, run) -> None:
+    """--follow on stdin, a FIFO or ``<(...)``: a pipe cannot grow after its writer closed
+    it, so (like ``tail -f``, which ignores -f for pipes) records are printed as lines
+    arrive and the command ends with the pipe (exit 0)."""
+    from lossctl.logs import detect_format, follow, get_format, iter_records, reader
+    from lossctl.logs.base import ParseContext
+
+    name = "<stdin>" if file == "-" else str(file)
+    if file == "-":
+        stream, owned = sys.stdin.buffer, None
+    else:
+        try:
+            stream = owned = open(file, "rb")
+        except OSError as e:
+            raise errors.InputError(f"cannot open: {e.strerror or e}", source=name) from None
+    try:
+        module = get_format(log_format) if log_format else None
+        # with --log-format, only the first bytes are needed (to see a compressed stream)
+        head = follow.PipeHead(stream, limit=6 if module else reader.SAMPLE_BYTES)
+        head.more()
+        waited = False
+        while module is None and not head.compressed:
+            found, _ = detect_format(reader.sample_text(reader.LogSource(name, data=head.complete())))
+            if found is not None:
+                module = get_format(found)
+                break
+            if head.eof or len(head.data) >= head.limit:
+                break  # read as any log below: the usual 'no known format' error
+            if not waited:
+                out_mod.note(f"{name}: waiting for more of the log to recognise its format "
+                             "(--log-format NAME starts at once)")
+                waited = True
+            head.more()
+        if module is None or head.compressed or getattr(module, "KIND", "lines") != "lines":
+            # compressed, a whole document, or not recognised: read to the end like any log
+            rs = iter_records(reader.LogSource(name, stream=head.stream_all()),
+                              log_format=module.NAME if module else None, run=run)
+            out_mod.note(f"{name}: read as {rs.format} (a pipe: read to its end)")
+            import itertools
+
+            recs = export.filter_records(rs, metrics, splits)
+            first = next(recs, None)  # the 'no loss' error comes before any output
+            export.write_long(itertools.chain([first], recs) if first is not None else iter(()), fmt,
+                              sys.stdout, flush_every=1)
+            _report(rs)
+            return
+        out_mod.note(f"{name}: read as {module.NAME} (a pipe: records are printed as they come, "
+                     "until it is closed; Ctrl-C stops)")
+        ctx = ParseContext(source=name)
+        recs = follow.line_records(head.lines(), module, ctx)
+        if run is not None:
+            recs = (r for r in recs if r.run == run)
+        export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
+        _skip_note(ctx.skipped, ctx.skipped_examples)
+        for n in ctx.notes:
+            out_mod.note(n)
+    finally:
+        if owned is not None:
+            owned.close()

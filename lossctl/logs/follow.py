@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import io
 import os
+import select
+import stat
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -110,23 +113,157 @@ class _Tail:
 
 def stream_records(stream, module, ctx: ParseContext) -> Iterator[Record]:
     """Records of a line format read from a byte stream (a pipe) line by line, as lines
-    arrive: ``tail -f train.log | lossctl parse - --follow --log-format NAME``."""
+    arrive: ``tail -f train.log | lossctl parse - --follow --log-format NAME``. Ends
+    when the stream does (a pipe cannot grow after its writer closed it)."""
+    return line_records(iter(stream.readline, b""), module, ctx)
+
+
+def line_records(raw_lines, module, ctx: ParseContext) -> Iterator[Record]:
+    """Records of a line format from raw byte lines as they come (no look-back window)."""
     if getattr(module, "KIND", "lines") != "lines":
-        raise InputError(f"--follow on stdin needs a line format; {module.NAME} is read as a whole document",
-                         hint="give the file name instead of -")
+        raise InputError(f"--follow on a pipe needs a line format; {module.NAME} is read as a whole document",
+                         hint="give the file name instead")
 
     def clean() -> Iterator[str]:
-        for n, raw in enumerate(iter(stream.readline, b""), start=1):
+        for n, raw in enumerate(raw_lines, start=1):
             ctx.lineno = n  # type: ignore[attr-defined]
             if n == 1:
                 reader.check_lfs(raw, ctx.source)
+                if raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
             line = raw.rstrip(b"\n").decode("utf-8", errors="replace")
             if "\r" in line or "\x1b" in line or "\x08" in line:
                 yield from reader.clean_segments(line)
             else:
                 yield reader.strip_prefixes(line.strip())
 
-    yield from tidy.postprocess(module.parse(clean(), ctx), ctx, window=0)
+    return tidy.postprocess(module.parse(clean(), ctx), ctx, window=0)
+
+
+# ------------------------------------------------------------------ pipes
+
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+def is_pipe(path) -> bool:
+    """A path that cannot grow after its end: a FIFO, ``/dev/fd/N`` of a pipe
+    (``<(zcat x.log.gz)``), a socket or a character device. ``tail -f`` does not
+    follow those either: they are read to their end once."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+class PipeHead:
+    """The first bytes of a pipe, read as they arrive, for format detection.
+
+    :meth:`more` reads until ``limit`` bytes are in, the writer closes the pipe, or
+    (when ``pause`` is set and at least one complete line is in) the writer pauses for
+    ``pause`` seconds: a live log (``tail -f x.log |``) may take hours to fill a
+    detection sample. Afterwards :meth:`lines` gives every raw line, the head's first,
+    then the rest of the pipe as lines arrive; :meth:`stream` gives the same bytes as
+    a binary stream (for compressed or document logs, read to the end).
+    """
+
+    def __init__(self, stream, limit: int = reader.SAMPLE_BYTES, pause: float | None = 0.5) -> None:
+        self.stream = stream  # a binary stream with readline (BufferedReader)
+        self.limit = limit
+        self.pause = pause
+        self.data = bytearray()
+        self.eof = False
+        try:
+            self.fd = stream.fileno()
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            self.fd = None  # an in-memory stream: read() returns at once anyway
+
+    def _read(self, n: int, timeout: float | None) -> bytes | None:
+        """Up to ``n`` bytes as soon as some are there; None when ``timeout`` passed first."""
+        if self.fd is None:
+            read1 = getattr(self.stream, "read1", None)
+            return read1(n) if read1 is not None else self.stream.read(n)
+        if timeout is not None:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return None
+        return os.read(self.fd, n)
+
+    def more(self) -> bool:
+        """Read more of the head; False when there is nothing more to read into it."""
+        if self.eof or len(self.data) >= self.limit:
+            return False
+        got = False
+        while len(self.data) < self.limit:
+            # block for the first bytes of each call; then stop at a pause once a line is in
+            wait = self.pause if got and b"\n" in self.data else None
+            chunk = self._read(self.limit - len(self.data), wait)
+            if chunk is None:
+                break  # the writer paused: try what is there
+            if not chunk:
+                self.eof = True
+                break
+            self.data += chunk
+            got = True
+        return True
+
+    @property
+    def compressed(self) -> bool:
+        return bytes(self.data[:6]).startswith(COMPRESSED_MAGIC)
+
+    def complete(self) -> bytes:
+        """The head up to its last newline (all of it at the end of the pipe)."""
+        if self.eof:
+            return bytes(self.data)
+        return bytes(self.data[: self.data.rfind(b"\n") + 1])
+
+    def lines(self) -> Iterator[bytes]:
+        head = bytes(self.data)
+        self.data = bytearray()
+        parts = head.split(b"\n")
+        rest = parts.pop()
+        for p in parts:
+            yield p + b"\n"
+        if self.eof:
+            if rest:
+                yield rest
+            return
+        for raw in iter(self.stream.readline, b""):
+            if rest:
+                raw, rest = rest + raw, b""
+            yield raw
+        if rest:
+            yield rest
+
+    def stream_all(self) -> io.BufferedReader:
+        head = bytes(self.data)
+        self.data = bytearray()
+        return io.BufferedReader(_HeadThen(head, None if self.eof else self.stream))
+
+
+class _HeadThen(io.RawIOBase):
+    """``head`` bytes, then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if len(self._head):
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        if self._rest is None:
+            return 0
+        data = self._rest.read(len(b))
+        if not data:
+            return 0
+        b[: len(data)] = data
+        return len(data)
 
 
 def follow_records(path, module, ctx: ParseContext, *, stop: Callable[[], bool] = lambda: False,
