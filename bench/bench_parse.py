@@ -30,9 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SHARED = Path(os.environ.get("LOSSCTL_SHARED", ROOT.parent / "shared"))
-LOSSCTL = [sys.executable, "-m", "lossctl"]
-if (ROOT / ".venv" / "bin" / "lossctl").exists():
-    LOSSCTL = [str(ROOT / ".venv" / "bin" / "lossctl")]
+RELEASE = OUT / "release-venv"  # lossctl installed as the README installs it (not editable)
+
+
+def release_lossctl() -> list[str]:
+    """The lossctl of a regular ``pip install .`` in bench/out/release-venv (made once, and
+    again with --reinstall). An editable install is not what users run: with
+    PYTHONDONTWRITEBYTECODE=1 (as on these machines) it compiles lossctl on every start."""
+    exe = RELEASE / "bin" / "lossctl"
+    if not exe.exists():
+        print(f"installing lossctl into {RELEASE} (pip install .) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(RELEASE)], check=True)
+        subprocess.run([str(RELEASE / "bin" / "pip"), "install", "-q", str(ROOT)], check=True)
+    return [str(exe)]
 
 LITERAL_EVAL_LOOP = r'''
 import ast, csv, re, sys
@@ -96,17 +106,38 @@ def compare(title: str, ours: list[str], base: list[str], rounds: int, check_row
     return {"ours": mo, "base": mb, "ratio": mo / mb, "rss": max(rss), "rows": rows}
 
 
+def check_loss_column(log: Path) -> None:
+    """The value column of lossctl's CSV equals the numbers awk prints (as floats), in order."""
+    ours = subprocess.run(LOSSCTL + ["parse", str(log), "--metric", "loss", "--split", "train", "--format", "csv"],
+                          capture_output=True, check=True).stdout.split(b"\n")[1:-1]
+    awk = subprocess.run(["awk", "-F'loss': ", "NF>1 {split($2,a,\",\"); print a[1]}", str(log)],
+                         capture_output=True, check=True).stdout.split()
+    same = len(ours) == len(awk) and all(float(o.rsplit(b",", 1)[1]) == float(a) for o, a in zip(ours, awk))
+    print(f"loss column of lossctl = awk's numbers ({len(ours):,} vs {len(awk):,} rows): {'ok' if same else 'DIFFERENT'}")
+    if not same:
+        raise SystemExit(1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip-1m", action="store_true")
+    ap.add_argument("--lossctl", help="the lossctl executable to time (default: a release install, see release_lossctl)")
+    ap.add_argument("--reinstall", action="store_true", help="reinstall the release venv from this checkout first")
     args = ap.parse_args()
+    global LOSSCTL
+    if args.reinstall and RELEASE.exists():
+        import shutil
+
+        shutil.rmtree(RELEASE)
+    LOSSCTL = [args.lossctl] if args.lossctl else release_lossctl()
     log200 = ensure_log("hf-200k.log", 200_000)
     log1m = None if args.skip_1m else ensure_log("hf-1m.log", 1_000_000)
     lit = OUT / "literal_eval_loop.py"
     lit.write_text(LITERAL_EVAL_LOOP)
 
     if log1m:
+        check_loss_column(log1m)
         compare("1. loss only, 1M steps: lossctl parse --metric loss --split train --format csv  vs  awk",
                 LOSSCTL + ["parse", str(log1m), "--metric", "loss", "--split", "train", "--format", "csv"],
                 ["awk", "-F'loss': ", "NF>1 {split($2,a,\",\"); print a[1]}", str(log1m)],
