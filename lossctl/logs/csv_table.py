@@ -12,8 +12,9 @@
 
 Steps: the ``step`` (``global_step``, ``iteration``, ``iter``) column when there is one,
 else the epoch (tables with one row per epoch), else the row number. The delimiter
-(comma, tab, semicolon) is sniffed from the header. Empty cells are "not logged";
-``nan``/``inf`` cells are kept as NaN/inf. A row with the wrong number of cells is
+(comma, tab, semicolon) is sniffed from the header; a table printed with frames
+(markdown ``| Epoch | Train Loss | Val Loss |`` with a ``----`` rule) is read the same. Empty cells are "not logged";
+``nan``/``inf`` cells are kept as NaN/inf; a ``%`` after a number is dropped (``0.11%`` -> 0.11). A row with the wrong number of cells is
 skipped and counted (its values cannot be matched to columns; a short row is often a
 line cut by a crash).
 """
@@ -39,6 +40,27 @@ TIME_COLS = ("time",)
 _YOLO_PART = re.compile(r"^(?:box|cls|dfl|seg|pose|kobj|obj|giou|l1)_(?:om|oo|loss)$")
 
 
+_RULE = re.compile(r"^[\s|:+=\-]*[-=][\s|:+=\-]*$")
+
+
+def _unframe(lines: list[str]) -> list[str]:
+    """A table printed with frames (markdown ``| Epoch | Train Loss |``, ``+---+``
+    rules) as tab-delimited lines; other text as it is."""
+    first = next((ln.strip() for ln in lines if ln.strip() and not _RULE.match(ln)), "")
+    if not (first.startswith("|") and first.endswith("|") and first.count("|") >= 3):
+        return lines
+    out = []
+    for ln in lines:
+        t = ln.strip()
+        if _RULE.match(t):
+            out.append("")  # keeps the line numbers
+        elif t.startswith("|") and t.endswith("|"):
+            out.append("\t".join(c.strip() for c in t[1:-1].split("|")))
+        else:
+            out.append(ln)
+    return out
+
+
 def _delimiter(header: str) -> str | None:
     counts = {d: header.count(d) for d in (",", "\t", ";")}
     d, n = max(counts.items(), key=lambda kv: kv[1])
@@ -51,7 +73,7 @@ def _is_lossy(name: str) -> bool:
 
 
 def detect(sample: str) -> float:
-    lines = [ln for ln in sample.splitlines() if ln.strip()]
+    lines = [ln for ln in _unframe(sample.splitlines()) if ln.strip()]
     if len(lines) < 2:
         return 0.0
     d = _delimiter(lines[0])
@@ -91,7 +113,7 @@ def _yolo_split(name: str, yolo: bool) -> tuple[str, str]:
 
 
 def parse(text: str, ctx: ParseContext) -> Iterator[Record]:
-    lines = text.splitlines()
+    lines = _unframe(text.splitlines())
     start = 0
     while start < len(lines) and not lines[start].strip():
         start += 1
@@ -139,6 +161,8 @@ def parse(text: str, ctx: ParseContext) -> Iterator[Record]:
             cell = row[i].strip()
             if not cell:
                 continue
+            if cell.endswith("%"):
+                cell = cell[:-1].rstrip()  # "0.11%" is 0.11, as printed (plaintext does the same)
             v = tidy.to_float(cell)
             if v is None:
                 continue

@@ -100,8 +100,9 @@ _RATE = re.compile(r"^(?:ms|s|sec|secs|it|img|imgs|samples|tokens|tok)/|/(?:s|se
 # a tqdm progress bar: "Epoch 1/50 [FT]: 100%|██████████| 157/157 [13:51<00:00, 5.30s/it, loss=0.919]"
 _BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+\s*\[")
 _BAR_HOLD = 2000
-# an epoch header alone on a line: "Epoch 1/50", "#### Epoch 0/99", "Epoch 1 of 20", "Epoch 6/50:"
-_EPOCH_HEADER = re.compile(r"^[\W_]*(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)\s*(?:/|of)\s*\d+\s*\]?[\W_]*$")
+# an epoch header (a line with no metric that starts with its epoch): "Epoch 1/50",
+# "#### Epoch 0/99", "Epoch 1 of 20", "Epoch [1/100] - Time: 0.93s", "Epoch: 01 | Epoch Time: 0m 53s"
+_EPOCH_HEADER = re.compile(r"^[\W_]*(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)(?:\s*(?:/|of)\s*\d+)?\s*\]?(?:[^\w.]|$)")
 # a pair that reports a record, not a point: "New best model saved with loss 1.16",
 # "Saving model at Epoch 1 with Validation Accuracy: 33.73%"
 _NOT_A_POINT = {"best", "saved", "saving", "lowest", "improved", "previous", "prev", "with"}
@@ -142,7 +143,7 @@ def _label_meaning(label: str) -> tuple[str | None, str | None, bool, bool]:
             break
     if raw in _ZH:
         return split, _ZH[raw], False, raw != "学习率"
-    words = re.split(r"[\s_]+", raw.lower())
+    words = [w.strip(".") for w in re.split(r"[\s_]+", raw.lower())]  # "Val. Loss"
     kept = []
     aggregate = False
     if _NOT_A_POINT.intersection(words):
