@@ -288,9 +288,73 @@ def test_predictions_from_a_named_pipe(cli, tmp_path):
     assert json.loads(r.out)["value"] == pytest.approx(1.2680471769109423, rel=1e-12)
 
 
-# Not tested here because it hangs (reported to logs-core): a log given as a FIFO or
-# `<(zcat x.log.gz)` is opened a second time by path after the detection sample, which
-# blocks on a FIFO and reads nothing from /dev/fd/N ('no loss values found').
+# A log given as a FIFO or `<(zcat x.log.gz)` is opened once and read as a stream (it
+# used to be opened a second time by path after the detection sample: that blocked on a
+# FIFO and read nothing from /dev/fd/N). With --follow, a FIFO ends with its writer, as
+# `tail -f` does on a pipe (it used to wait forever). These run in a subprocess with a
+# timeout, so a regression fails instead of hanging the suite; '{fifo}' is a FIFO fed
+# with the case's 'fifo' bytes by a thread.
+FIFO_CASES = [
+    C("parse-fifo-log", ["parse", "{fifo}", "-f", "csv", "--metric", "loss"], {"fifo": HF_B}, code=0),
+    C("parse-fifo-follow-log", ["parse", "{fifo}", "--follow", "--metric", "loss"], {"fifo": HF_B}, code=0),
+    C("parse-fifo-follow-gzip-log", ["parse", "{fifo}", "--follow", "--metric", "loss"],
+      {"fifo": gzip.compress(HF_B)}, code=0),
+    C("parse-fifo-empty", ["parse", "{fifo}"], {"fifo": b""}, words=["fifo", "the log is empty"]),
+    C("parse-fifo-follow-empty", ["parse", "{fifo}", "--follow"], {"fifo": b""}, words=["fifo", "the log is empty"]),
+    C("parse-fifo-garbage", ["parse", "{fifo}"], {"fifo": GARBAGE}, words=["fifo", "no loss values"]),
+    C("parse-fifo-follow-garbage", ["parse", "{fifo}", "--follow"], {"fifo": GARBAGE},
+      words=["fifo", "no loss values", "--log-format"]),
+    C("parse-fifo-follow-lfs-pointer", ["parse", "{fifo}", "--follow", "--log-format", "hf-console"],
+      {"fifo": LFS}, words=["fifo", "Git LFS pointer", "12,345 bytes", "git lfs pull"]),
+    C("parse-fifo-follow-wrong-log-format", ["parse", "{fifo}", "--follow", "--log-format", "megatron"],
+      {"fifo": HF_B}, words=["fifo", "no records found", "megatron"]),
+    C("parse-fifo-follow-bad-gzip", ["parse", "{fifo}", "--follow"], {"fifo": b"\x1f\x8b\x08\x00garbage"},
+      words=["fifo", "gzip", "ended unexpectedly"]),
+    C("diagnose-fifo-garbage", ["diagnose", "{fifo}"], {"fifo": GARBAGE}, words=["fifo", "no loss values"]),
+    C("plot-fifo-empty", ["plot", "{fifo}"], {"fifo": b""}, words=["fifo", "empty"]),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in FIFO_CASES])
+def test_fifo_catalogue(case: Case, tmp_path):
+    import subprocess
+    import sys
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed():
+        try:
+            with open(fifo, "wb") as w:
+                w.write(case.files["fifo"])
+        except OSError:  # BrokenPipe: the reader stopped early (an error after the sample)
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    args = [str(a).replace("{fifo}", str(fifo)) for a in case.args]
+    try:
+        p = subprocess.run([sys.executable, "-m", "lossctl", *args], capture_output=True, text=True, timeout=30)
+    finally:
+        if feeder.is_alive():  # nobody opened the FIFO for reading: release the feeder
+            try:
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+    _check(case, CliResultLike(p.returncode, p.stdout, p.stderr))
+    if case.code == 0:
+        assert [(row[1], row[4], row[5]) for row in _csv_rows(p.stdout)] == [
+            ("1", "loss", "2.5"), ("2", "loss", "2.1"), ("3", "loss", "1.9")]
+    else:
+        assert p.stdout == ""
+
+
+@dataclass
+class CliResultLike:
+    code: int
+    out: str
+    err: str
 
 
 def _materialise(case: Case, tmp_path) -> list[str]:

@@ -280,11 +280,11 @@ def _follow_pipe(file, *, log_format, fmt, metrics, splits, run) -> None:
             raise errors.InputError(f"cannot open: {e.strerror or e}", source=name) from None
     try:
         module = get_format(log_format) if log_format else None
-        # with --log-format, only the first bytes are needed (to see a compressed stream)
-        head = follow.PipeHead(stream, limit=6 if module else reader.SAMPLE_BYTES)
+        # with --log-format, only the first bytes are needed (a compressed stream, a Git LFS pointer)
+        head = follow.PipeHead(stream, limit=len(reader.LFS_MAGIC) if module else reader.SAMPLE_BYTES)
         head.more()
         waited = False
-        while module is None and not head.compressed:
+        while module is None and not head.compressed and not head.lfs_pointer:
             found, _ = detect_format(reader.sample_text(reader.LogSource(name, data=head.complete())))
             if found is not None:
                 module = get_format(found)
@@ -296,7 +296,7 @@ def _follow_pipe(file, *, log_format, fmt, metrics, splits, run) -> None:
                              "(--log-format NAME starts at once)")
                 waited = True
             head.more()
-        if module is None or head.compressed or getattr(module, "KIND", "lines") != "lines":
+        if module is None or head.compressed or head.lfs_pointer or getattr(module, "KIND", "lines") != "lines":
             # compressed, a whole document, or not recognised: read to the end like any log
             rs = iter_records(reader.LogSource(name, stream=head.stream_all()),
                               log_format=module.NAME if module else None, run=run)
@@ -312,10 +312,22 @@ def _follow_pipe(file, *, log_format, fmt, metrics, splits, run) -> None:
         out_mod.note(f"{name}: read as {module.NAME} (a pipe: records are printed as they come, "
                      "until it is closed; Ctrl-C stops)")
         ctx = ParseContext(source=name)
-        recs = follow.line_records(head.lines(), module, ctx)
+        seen = _Seen()
+        recs = seen.watch(follow.line_records(head.lines(), module, ctx))
         if run is not None:
             recs = (r for r in recs if r.run == run)
-        export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
+        recs = export.filter_records(recs, metrics, splits)
+        first = next(recs, None)  # the header waits for the first record (none: an error, not a bare header)
+        if first is None:
+            _skip_note(ctx.skipped, ctx.skipped_examples)
+            if seen.series and (metrics or splits or run is not None):
+                raise _no_match(seen, metrics, splits, run)
+            raise errors.InputError(f"no records found in {name} (read as {module.NAME})",
+                                    hint="check the format: leave out --log-format to detect it, "
+                                         "or see lossctl parse --list-formats")
+        import itertools
+
+        export.write_long(itertools.chain([first], recs), fmt, sys.stdout, flush_every=1)
         _skip_note(ctx.skipped, ctx.skipped_examples)
         for n in ctx.notes:
             out_mod.note(n)

@@ -211,6 +211,10 @@ class PipeHead:
     def compressed(self) -> bool:
         return bytes(self.data[:6]).startswith(COMPRESSED_MAGIC)
 
+    @property
+    def lfs_pointer(self) -> bool:
+        return bytes(self.data[: len(reader.LFS_MAGIC)]) == reader.LFS_MAGIC
+
     def complete(self) -> bytes:
         """The head up to its last newline (all of it at the end of the pipe)."""
         if self.eof:
