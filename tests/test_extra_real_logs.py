@@ -169,6 +169,46 @@ def ex_plaintext(path: Path):
     return out
 
 
+def ex_keras_console(path: Path):
+    """Keras fit() console: one 'N/N ... - loss: x - val_loss: y' line per epoch (progress
+    frames with an ETA are not points)."""
+    out = []
+    k = 0
+    for ln in _lines(path):
+        if "ETA" in ln:
+            continue
+        m = re.search(r"(?:^|\s-\s)loss: " + NUM, ln)
+        if m:
+            k += 1
+            out.append(("train", "loss", k, float(m.group(1))))
+            v = re.search(r"\sval_loss: " + NUM, ln)
+            if v:
+                out.append(("eval", "loss", k, float(v.group(1))))
+    return out
+
+
+def ex_trainer_state(path: Path):
+    out = []
+    for e in json.loads(_text(path))["log_history"]:
+        if "loss" in e:
+            out.append(("train", "loss", e.get("step"), float(e["loss"])))
+        if "eval_loss" in e:
+            out.append(("eval", "loss", e.get("step"), float(e["eval_loss"])))
+    return out
+
+
+def ex_jsonl(path: Path):
+    out = []
+    for ln in _text(path).splitlines():
+        if ln.strip():
+            d = json.loads(ln)
+            if d.get("loss") is not None:
+                out.append(("train", "loss", d.get("current_steps"), float(d["loss"])))
+            if d.get("eval_loss") is not None:
+                out.append(("eval", "loss", d.get("current_steps"), float(d["eval_loss"])))
+    return out
+
+
 FAMILIES = {
     # file-name family: (format NAME lossctl must detect, extractor)
     "nanogpt": ("nanogpt", ex_nanogpt),
@@ -178,6 +218,9 @@ FAMILIES = {
     "yolo_results_csv": ("csv-table", ex_csv),
     "lightning_metrics_csv": ("csv-table", ex_csv),
     "plaintext": ("plaintext", ex_plaintext),
+    "keras_console": ("keras-console", ex_keras_console),
+    "hf_trainer_state": ("hf-trainer-state", ex_trainer_state),
+    "llamafactory_trainer_log": ("jsonl", ex_jsonl),
 }
 
 
