@@ -38,7 +38,7 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # A chunk is read the fast way only when every line holds exactly one dict (so there
 # is no banner, metrics block, hyper-parameter or resume line in it) and none of these
 # bytes occurs (assignments, calls, strings, escapes, ANSI codes, backspaces, stars).
-_GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
+_GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*", b": '")  # ": '": a string value (counted)
 _STEP_KEY_RE = re.compile(rb"step': ")
 _GLUED_RE = re.compile(rb"\][ \t]*\{['\"]")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")

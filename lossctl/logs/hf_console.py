@@ -8,7 +8,11 @@ What is read:
   by a small scanner for Python literals — never ``eval``/``literal_eval``. A scalar
   wrapper around one number literal (``tensor(2.1, device='cuda:0')``,
   ``np.float64(0.91)``) gives that literal, read as text; a dict that contains any
-  other call is skipped and counted (nothing in a log is ever run).
+  other call (as a value or as a key) is skipped and counted (nothing in a log is ever run).
+  A string where a metric's number belongs (``{'loss': 'abc', 'epoch': 0.1}``) is
+  counted as a skipped line that names the key; the dict's other numbers are read.
+  ``None``, ``True``/``False``, nested lists/dicts and strings under keys that are not
+  metric names (``'model': 'bert'``) are legitimate non-numbers: not read, not counted.
   Dicts that are not metric dicts (``fsdp_config={...}``, label maps) are ignored:
   a metric dict has a key such as ``loss``, ``epoch``, ``learning_rate`` or an
   ``eval_``/``train_``/``test_`` prefix, and is not the value of an assignment;
@@ -53,6 +57,7 @@ KIND = "lines"
 
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
 _IDENT_RE = re.compile(r"[A-Za-z_][\w.]*")
+_CALL_KEY_RE = re.compile(r"\{\s*[A-Za-z_][\w.]*\s*\(")  # a dict whose first key is a call
 _SIMPLE_PAIR_RE = re.compile(r"'([^'\\]*)':\s*([^,]*?)\s*(?:,\s*|$)")
 # scalar wrappers whose single number literal is read (as text, never evaluated)
 NUMBER_WRAPPERS = frozenset(("tensor", "torch.tensor", "np.float64", "np.float32", "np.float16",
@@ -109,6 +114,34 @@ def _skip_nested(s: str, i: int) -> tuple[int, bool]:
     return -1, call
 
 
+def _call_key(s: str, i: int) -> bool:
+    """Is ``s[i:]`` a key that is a call (``__import__('os').getcwd(): 1.0``), up to its ':'?"""
+    n = len(s)
+    j = i
+    call = False
+    while j < n:
+        c = s[j]
+        if c in "'\"":
+            j = _skip_string(s, j)
+            if j < 0:
+                return False
+            continue
+        if c in "([{":
+            if c == "(" and j > i and (s[j - 1].isalnum() or s[j - 1] in "_.)]"):
+                call = True
+            j, inner = _skip_nested(s, j)
+            if j < 0:
+                return False
+            call = call or inner
+            continue
+        if c == ":":
+            return call
+        if c in ",}":
+            return False
+        j += 1
+    return False
+
+
 def scan_dict(s: str, i: int) -> tuple[list[tuple[str, object]] | object | None, int]:
     """Read the Python-literal dict that starts at ``s[i] == '{'``.
 
@@ -127,7 +160,7 @@ def scan_dict(s: str, i: int) -> tuple[list[tuple[str, object]] | object | None,
         if s[i] == "}":
             return pairs, i + 1
         if s[i] not in "'\"":
-            return None, i
+            return (CALL, i) if _call_key(s, i) else (None, i)
         j = _skip_string(s, i)
         if j < 0:
             return None, i
@@ -399,7 +432,11 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
     epoch = None
     explicit_step = None
     numeric = []
+    unreadable = []
     for k, v in pairs:
+        if isinstance(v, str) and v not in ("True", "False", "None") and _METRIC_KEY_RE.search(k):
+            unreadable.append((k, v))
+            continue
         if k == "epoch":
             if isinstance(v, float):
                 epoch = v
@@ -413,6 +450,8 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
         if k in _SKIP_KEYS or not isinstance(v, float):
             continue
         numeric.append((k, v))
+    if unreadable:
+        _count_unreadable(unreadable, ctx)
     if not numeric:
         return []
     named = [(k, v, tidy.canonical(k)) for k, v in numeric]
@@ -434,6 +473,18 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
         out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
                           line=getattr(ctx, "lineno", None), group=st.entry, run=st.run))
     return out
+
+
+def _count_unreadable(items: list[tuple[str, str]], ctx: ParseContext) -> None:
+    """A metric key with a string value ({'loss': 'abc'}): counted as a skipped line that
+    names the key and the text; the dict's numbers are still read."""
+    what = []
+    for k, v in items[:3]:
+        text = v[1:-1] if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"" else v
+        what.append(f"{k!r} is the string {text[:40]!r}")
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    ctx.skip(getattr(ctx, "lineno", None), f"{'; '.join(what)}{more}, not a number: not read "
+                                          "(the other values of the dict are)")
 
 
 def _block_records(st: _State, ctx: ParseContext) -> list[Record]:
@@ -546,7 +597,7 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
             read_hparams(line, ctx)
         return out
     while start >= 0:
-        if line.startswith("{'", start) or line.startswith('{"', start):
+        if line.startswith("{'", start) or line.startswith('{"', start) or _CALL_KEY_RE.match(line, start):
             pairs, end = dict_pairs(line, start)
             if pairs is CALL:
                 if not _assigned(line, start):
