@@ -90,9 +90,10 @@ def load_curves(source, log_format: str | None = None):
     return load(source, group=_diag_group, ordered=_diag_ordered, log_format=log_format)
 
 
-def curves_for(cs, run):
+def curves_for(cs, run, *, consume: bool = False):
     """``lossctl.diagnose.Curves`` of one run of a CurveSet: what ``curves_from_frame``
-    gives for the same run of ``parse_log``'s frame."""
+    gives for the same run of ``parse_log``'s frame. ``consume``: drop the run's series
+    from ``cs`` as they are used (the Curves are copies; halves the peak memory)."""
     import numpy as np
 
     from lossctl.diagnose import Curves, _empty, _pick_loss, _to_series
@@ -101,6 +102,7 @@ def curves_for(cs, run):
     info = cs.runs.get(run) or RunInfo(run, 0)
     axis = info.axis()
     picked: dict[str, list[str]] = {}
+    get = (lambda key: cs.series.pop(key)) if consume else (lambda key: cs.series[key])
 
     def series_for(splits, names):
         for sp in splits:
@@ -113,13 +115,13 @@ def curves_for(cs, run):
             if names is None:
                 picked[sp] = chosen
             if len(chosen) == 1:
-                s = cs.get(run, (sp, chosen[0]))
+                s = get((run, (sp, chosen[0])))
                 _, ep, v = s.arrays()
                 return _to_series(cs.x(s, axis), v, ep)
             # several loss components (e.g. box/cls/dfl): their sum where all are present
             import pandas as pd
 
-            parts = [cs.get(run, (sp, k)) for k in chosen]
+            parts = [get((run, (sp, k))) for k in chosen]
             order = np.argsort(np.concatenate([p.rows(info.first_seq) for p in parts]), kind="stable")
             x = np.concatenate([cs.x(p, axis) for p in parts])[order]
             names_m = np.concatenate([np.full(len(p), k) for p, k in zip(parts, chosen)])[order].astype(str)
@@ -142,6 +144,9 @@ def curves_for(cs, run):
     gn = series_for(("train",), ("grad_norm",))
     nan_it = series_for(("train",), ("nan_iterations",))
     parts = picked.get("train") or picked.get("eval") or picked.get("test") or []
+    if consume:
+        for key in [k for k in cs.series if k[0] == run]:
+            del cs.series[key]
     return Curves(train, ev, lr, gn, nan_it, dict(cs.hparams or {}), cs.format, axis,
                   tuple(parts) if len(parts) > 1 else ())
 
@@ -153,14 +158,17 @@ def diagnose_runs(source, *, lang: str = "en", log_format: str | None = None):
 
     cs = load_curves(source, log_format=log_format)
     src = str(source)
-    runs = cs.run_ids()
+    skipped = cs.skipped  # of the whole file: lines are not tied to a run
+    runs = cs.run_ids() or [None]
+    curves = [curves_for(cs, r, consume=True) for r in runs]
+    del cs  # the points now live in the Curves only
     out = []
-    for r in runs or [None]:
-        d = diagnose_curves(curves_for(cs, r), lang=lang)
+    for r in runs:
+        d = diagnose_curves(curves.pop(0), lang=lang)
         d.run = r
         d.source = src
-        d.skipped_lines = cs.skipped  # of the whole file: lines are not tied to a run
-        d.evidence["skipped_lines"] = cs.skipped
+        d.skipped_lines = skipped
+        d.evidence["skipped_lines"] = skipped
         out.append(d)
     if len(out) <= 1:
         return out
