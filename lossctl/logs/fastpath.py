@@ -27,8 +27,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import itemgetter, not_
 from typing import IO
 
 from lossctl.logs import hf_console, reader, tidy
@@ -38,11 +38,15 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # A chunk is read the fast way only when every line holds exactly one dict (so there
 # is no banner, metrics block, hyper-parameter or resume line in it) and none of these
 # bytes occurs (assignments, calls, strings, escapes, ANSI codes, backspaces, stars).
-_GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*", b": '")  # ": '": a string value (counted)
+# (Each is one memchr pass; longer patterns cost 5-10 times more per byte, so string values
+# (': 'abc'', counted by the record path) are kept out by value patterns without quotes, and
+# dicts inside lists ([{'...) by a regex.)
+_GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
+_LIST_DICT_RE = re.compile(rb"\[\{")
 _STEP_KEY_RE = re.compile(rb"step': ")
 _GLUED_RE = re.compile(rb"\][ \t]*\{['\"]")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
-_PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n]*)")
+_PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n']*)")
 
 
 class _Canon(dict):
@@ -114,15 +118,16 @@ def _canon_column(col, canon: "_Canon"):
 
 
 class _Suffixed(dict):
-    """epoch token -> canonical epoch + a fixed suffix (",train,loss,")."""
+    """epoch token -> the separator, the canonical epoch and a fixed suffix (",train,loss,")."""
 
-    def __init__(self, canon: _Canon, suffix: str) -> None:
+    def __init__(self, canon: _Canon, sep: str, suffix: str) -> None:
         super().__init__()
         self.canon = canon
+        self.sep = sep
         self.suffix = suffix
 
     def __missing__(self, tok: bytes) -> str:
-        v = self[tok] = self.canon[tok] + self.suffix
+        v = self[tok] = self.sep + self.canon[tok] + self.suffix
         if len(self) > 100_000:
             self.clear()
         return v
@@ -181,7 +186,22 @@ def run(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, run=Non
 
     For a big uncompressed file, the check of :func:`applies` runs in the child
     process that reads the second half, while this process reads the first half and
-    holds its output until the child's verdict (a few MB at most)."""
+    holds its output until the child's verdict (a few MB at most).
+
+    The cyclic garbage collector is paused meanwhile: the regexes return a tuple per
+    dict, which would start a collection every 700 of them (nothing here makes cycles)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(stream, out, sep, metrics, splits, run)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run(stream, out: IO[str], sep: str, metrics, splits, run) -> int | None:
     if stream.format != hf_console.NAME or stream.src.path is None or not _utf8(stream.src):
         return None
     size = _plain_size(stream.src.path)
@@ -329,8 +349,7 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
         nonlocal lineno
         for chunk in chunks:
             parts: list[str] = []
-            _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow=True)
-            lineno += chunk.count(b"\n")
+            lineno += _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow=True)
             if parts:
                 out.write("".join(parts))
             if verdict:
@@ -374,24 +393,25 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
     return w.rows
 
 
-def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow: bool) -> bool:
-    """Read one chunk the fast way if it can be, else line by line. False: it needed the
-    slow way and ``allow_slow`` was off (nothing was read)."""
-    if (not any(g in chunk for g in _GATE_BYTES) and b"[{'" not in chunk
+def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_slow: bool) -> int | None:
+    """Read one chunk the fast way if it can be, else line by line; returns its number of
+    lines. None: it needed the slow way and ``allow_slow`` was off (nothing was read)."""
+    n = chunk.count(b"\n")
+    if (chunk.count(b"{") == n and not any(g in chunk for g in _GATE_BYTES) and not _LIST_DICT_RE.search(chunk)
             and not ctx.hparams.get("logging_first_step")):
         saved = _snapshot(st, w)
         try:
-            if not (first_key_only and _pairs_chunk(chunk, st, ctx, w, canon, parts)) and not _shape_chunk(
-                    chunk, st, ctx, w, canon, parts):
+            if not (first_key_only and _pairs_chunk(chunk, n, st, ctx, w, canon, parts)) and not _shape_chunk(
+                    chunk, n, st, ctx, w, canon, parts):
                 _dict_chunk(chunk, st, ctx, w, canon, parts)
-            return True
+            return n
         except (_Bail, ValueError, UnicodeError):
             parts.clear()
             _restore(st, w, saved)
     if not allow_slow:
-        return False
+        return None
     _slow_chunk(chunk, lineno, st, ctx, w, parts)
-    return True
+    return n
 
 
 def _plain_size(path) -> int | None:
@@ -513,7 +533,7 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
                 j = chunk.find(b"{'")
                 first_eval = j >= 0 and chunk.startswith(b"{'eval_", j)
             parts: list[str] = []
-            if not _one_chunk(chunk, 0, st, ctx, w2, canon, first_key_only, parts, allow_slow=False):
+            if _one_chunk(chunk, 0, st, ctx, w2, canon, first_key_only, parts, allow_slow=False) is None:
                 ok = False
                 break
             if parts:
@@ -638,13 +658,21 @@ def _slow_chunk(chunk: bytes, lineno: int, st, ctx, w: _Writer, parts: list[str]
                 w.add_record(r, parts)
 
 
-def _pairs_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
+def _line_rows(chunk: bytes, n: int, rx) -> tuple[list, list[int]] | None:
+    """``rx`` (``\\{'(?:<train dict>|(eval_...))``) over a chunk of ``n`` lines that hold one
+    dict each: (one tuple per dict, in order; indices of the eval dicts, whose last group
+    is their text after ``{'``), or None when a dict is not of the train shape or an eval."""
+    rows = rx.findall(chunk)
+    if len(rows) != n:
+        return None
+    evals = list(compress(range(n), map(itemgetter(-1), rows))) if b"{'eval_" in chunk else []
+    return rows, evals
+
+
+def _pairs_chunk(chunk: bytes, n: int, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
     """``--metric loss``: train dicts (all of the first train dict's keys, in its order, and
     nothing but 'loss' wanted among them) as (loss, epoch) pairs with one regex. False:
     not applicable (the general readers take the chunk)."""
-    n = chunk.count(b"\n")
-    if chunk.count(b"{'") != n:
-        return False
     cache = w.__dict__.setdefault("_pairs_shape", {})
     if "rx" not in cache:
         i = chunk.find(b"{'loss': ")
@@ -653,89 +681,101 @@ def _pairs_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[s
         keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
         shape = _shape(keys, w)
         want = w.wanted("loss", "train", "loss")
-        if shape[0] != "train" or shape[2] is None or keys[0] != b"loss" or shape[1] not in ([], [(0, want)]):
-            cache["rx"] = None
+        if (shape[0] != "train" or shape[2] is None or keys[0] != b"loss" or shape[1] not in ([], [(0, want)])
+                or keys[-1] != b"epoch"):
+            cache["rx"] = None  # the pairs must come out as (loss, epoch)
         else:
-            cache["rx"] = re.compile(rb"\{'loss': ([^,}\n]*)" + b"".join(
-                rb", '" + re.escape(k) + rb"': " + (rb"([^,}\n]*)" if k == b"epoch" else rb"[^,}\n]*")
-                for k in keys[1:]) + rb"\}")
-            if keys[-1] != b"epoch":
-                cache["rx"] = None  # the pairs must come out as (loss, epoch)
+            cache["rx"] = re.compile(rb"\{'(?:loss': ([^,}\n']*)" + b"".join(
+                rb", '" + re.escape(k) + rb"': " + (rb"([^,}\n']*)" if k == b"epoch" else rb"[^,}\n']*")
+                for k in keys[1:]) + rb"\}|(eval_[^\n]*))")
     rx = cache["rx"]
     if rx is None:
         return False
-    n_eval = chunk.count(b"{'eval_")
-    pairs = rx.findall(chunk)
-    if len(pairs) + n_eval != n:
+    found = _line_rows(chunk, n, rx)
+    if found is None:
         return False
-    _train_pairs_chunk(chunk, pairs, n_eval, st, ctx, w, canon, parts)
+    _train_rows(found[0], found[1], st, ctx, w, canon, parts, pairs_mode=True)
     return True
 
 
-def _train_pairs_chunk(chunk: bytes, pairs, n_eval: int, st, ctx, w: _Writer, canon: _Canon,
-                       parts: list[str]) -> None:
-    """Train dicts read as (loss, epoch) pairs; the few eval dicts one by one, in place."""
+def _train_rows(rows, evals, st, ctx, w: _Writer, canon: _Canon, parts: list[str], pairs_mode: bool,
+                cols=(), ep_i=None, has_loss=True) -> None:
+    """Rows of the train dicts of a chunk, in runs between its eval dicts (read one by one,
+    in place). ``pairs_mode``: rows are (loss, epoch, eval) and only the train loss is
+    wanted; else rows hold the train shape's values and ``cols`` says which are wanted."""
     ls = hf_console._logging_steps(ctx)
-    if st.banner and pairs:
+    n_train = len(rows) - len(evals)
+    if st.banner and n_train:
         raise _Bail
-    if pairs and not w.loss_any:
+    if n_train and has_loss and not w.loss_any:
         w.loss_any = True
     run = st.run + 1
     sep = w.sep
-    want_train = w.wanted("loss", "train", "loss")
-    if w.run is not None and run != w.run:
-        want_train = None
+    skip_run = w.run is not None and run != w.run
+    if pairs_mode:
+        want = None if skip_run else w.wanted("loss", "train", "loss")
+        mid_after = w.__dict__.get("_mid_after")
+        if mid_after is None or mid_after.suffix != f"{sep}{want}{sep}" or mid_after.sep != sep:
+            mid_after = w.__dict__["_mid_after"] = _Suffixed(canon, sep, f"{sep}{want}{sep}")
+    else:
+        want = not skip_run and bool(cols)
+        if want and n_train:
+            train = list(compress(rows, map(not_, map(itemgetter(-1), rows)))) if evals else rows
+            columns = list(zip(*train))
+            eps = _canon_column(columns[ep_i], canon)
+            vals = [_canon_column(columns[i], canon) for i, _ in cols]
     c = canon.__getitem__
-    mid_after = w.__dict__.get("_mid_after")
-    if mid_after is None or mid_after.suffix != f"{sep}{want_train}{sep}":
-        mid_after = w.__dict__["_mid_after"] = _Suffixed(canon, f"{sep}{want_train}{sep}")
-    # eval dicts: position -> number of train dicts before it
-    evals = []
-    pos = 0
-    before = 0
-    for _ in range(n_eval):
-        j = chunk.find(b"{'eval_", pos)
-        before += chunk.count(b"{'loss': ", pos, j)
-        end = chunk.find(b"\n", j)
-        evals.append((before, chunk[j:end]))
-        pos = end
-    bounds = [(b, d) for b, d in evals] + [(len(pairs), None)]
-    start = 0
-    for b, d in bounds:
-        if b > start:
-            count = b - start
+    start = 0  # index in rows
+    done = 0  # train rows before ``start``
+    for b in evals + [len(rows)]:
+        count = b - start
+        if count:
             c0 = st.train_count
-            if want_train is not None:
-                # rows are joined as "\n" + "run,step," + epoch + ",split,metric," + value:
-                # four pieces per row, the newline riding on the next row's head
-                head = f"\n{run}{sep}{{}}{sep}".format
-                if ls == int(ls):
-                    heads = map(head, range(int((c0 + 1) * ls), int((c0 + count) * ls) + 1, int(ls)))
-                else:
-                    heads = (head(fmt_step((c0 + j) * ls)) for j in range(1, count + 1))
+            if want:
                 w.flush_eval(parts)
-                seg = pairs[start:b] if start or b < len(pairs) else pairs
-                # epoch and ",split,metric," as one piece: epochs repeat, so it is cached
-                text = "".join(chain.from_iterable(zip(
-                    heads, map(mid_after.__getitem__, map(itemgetter(1), seg)), map(c, map(itemgetter(0), seg)))))
-                parts.append(text[1:])
-                parts.append("\n")
-                w.rows += count
+                lead = f"{run}{sep}"
+                if ls == int(ls):
+                    steps = map(str, range(int((c0 + 1) * ls), int((c0 + count) * ls) + 1, int(ls)))
+                else:
+                    steps = (fmt_step((c0 + j) * ls) for j in range(1, count + 1))
+                if pairs_mode:
+                    seg = rows[start:b] if start or b < len(rows) else rows
+                    # a row is step, then ",epoch,split,metric," (one piece, cached: epochs
+                    # repeat), the value and "\nrun," (the next row's lead; the last one is cut)
+                    text = "".join(chain.from_iterable(zip(
+                        steps, map(mid_after.__getitem__, map(itemgetter(1), seg)), map(c, map(itemgetter(0), seg)),
+                        repeat("\n" + lead))))
+                    w.rows += count
+                    parts.append(lead)
+                    parts.append(text[:-len(lead)])
+                else:
+                    # a row is "\nrun,step,", the epoch, ",split,metric," and the value (the
+                    # heads are shared by the metrics of a step; the first newline is cut)
+                    heads = [f"\n{lead}{x}{sep}" for x in steps]
+                    seg_eps = eps[done:done + count]
+                    pieces = []
+                    for (_, mid), col in zip(cols, vals):
+                        pieces += [heads, seg_eps, repeat(f"{sep}{mid}{sep}"), col[done:done + count]]
+                    parts.append("".join(chain.from_iterable(zip(*pieces)))[1:])
+                    parts.append("\n")
+                    w.rows += count * len(cols)
             st.train_count = c0 + count
             st.last_train_step = st.train_count * ls
             st.started = True
             st.entry += count
-        start = b
-        if d is not None:
-            _eval_dict(d, st, w, canon, run, parts)
+            done += count
+        if b < len(rows):
+            _eval_dict(b"{'" + rows[b][-1], st, w, canon, run, parts)
+        start = b + 1
 
 
 def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[str]) -> None:
     """One eval dict of a fast chunk, read in full (it is rare): rows held until the next
     train dict, a repeated eval at the same step replaces them (as the record path)."""
     pairs = _PAIR_RE.findall(d)
-    if len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': "):
-        raise _Bail  # not every pair is "'key': value"
+    if (len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': ") or d.count(b"'") != 2 * len(pairs)
+            or not d.rstrip().endswith(b"}")):
+        raise _Bail  # not every pair is "'key': number", or not a whole dict
     keys = tuple(map(itemgetter(0), pairs))
     shapes = w.__dict__.setdefault("_shapes", {})
     shape = shapes.get(keys)
@@ -764,11 +804,10 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
             w.pending_eval[mid] = f"{h}{mid}{sep}{c(pairs[i][1])}\n"
 
 
-def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
+def _shape_chunk(chunk: bytes, n: int, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
     """All train dicts of the chunk have the train shape seen first: read them column-wise
     with one regex; eval dicts (rare) one by one in place. False: not applicable."""
-    n = chunk.count(b"\n")
-    if chunk.count(b"{'") != n or st.banner:
+    if st.banner:
         return False
     cache = w.__dict__.setdefault("_train_shape", {})
     if "rx" not in cache:
@@ -779,58 +818,15 @@ def _shape_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[s
         shape = _shape(keys, w)
         if shape[0] != "train" or shape[2] is None:
             return False
-        cache["rx"] = re.compile(rb"\{" + rb", ".join(b"'" + re.escape(k) + rb"': ([^,}\n]*)" for k in keys) + rb"\}")
+        cache["rx"] = re.compile(rb"\{'(?:" + rb", '".join(re.escape(k) + rb"': ([^,}\n']*)" for k in keys)
+                                 + rb"\}|(eval_[^\n]*))")
         cache["shape"] = shape
     rx, (_, cols, ep_i, has_loss) = cache["rx"], cache["shape"]
-    rows = rx.findall(chunk)
-    n_eval = chunk.count(b"{'eval_")
-    if len(rows) + n_eval != n:
+    found = _line_rows(chunk, n, rx)
+    if found is None:
         return False
-    if rows and has_loss and not w.loss_any:
-        w.loss_any = True
-    ls = hf_console._logging_steps(ctx)
-    run = st.run + 1
-    want = not (w.run is not None and run != w.run) and bool(cols)
-    sep = w.sep
-    columns = list(zip(*rows)) if rows else []
-    evals = []
-    pos = 0
-    before = 0
-    for _ in range(n_eval):
-        j = chunk.find(b"{'eval_", pos)
-        before += chunk.count(b"{'loss': ", pos, j)
-        end = chunk.find(b"}", j) + 1
-        evals.append((before, chunk[j:end]))
-        pos = end
-    if want and rows:
-        eps = _canon_column(columns[ep_i], canon)
-        vals = [_canon_column(columns[i], canon) for i, _ in cols]
-    start = 0
-    for b, d in evals + [(len(rows), None)]:
-        if b > start:
-            count = b - start
-            c0 = st.train_count
-            if want:
-                head = f"\n{run}{sep}{{}}{sep}".format
-                if ls == int(ls):
-                    heads = list(map(head, range(int((c0 + 1) * ls), int((c0 + count) * ls) + 1, int(ls))))
-                else:
-                    heads = [head(fmt_step((c0 + j) * ls)) for j in range(1, count + 1)]
-                seg_eps = eps[start:b]
-                pieces = []
-                for (_, mid), col in zip(cols, vals):
-                    pieces += [heads, seg_eps, repeat(f"{sep}{mid}{sep}"), col[start:b]]
-                w.flush_eval(parts)
-                parts.append("".join(chain.from_iterable(zip(*pieces)))[1:])
-                parts.append("\n")
-                w.rows += count * len(cols)
-            st.train_count = c0 + count
-            st.last_train_step = st.train_count * ls
-            st.started = True
-            st.entry += count
-        start = b
-        if d is not None:
-            _eval_dict(d, st, w, canon, run, parts)
+    _train_rows(found[0], found[1], st, ctx, w, canon, parts, pairs_mode=False, cols=cols, ep_i=ep_i,
+                has_loss=has_loss)
     return True
 
 
@@ -850,8 +846,8 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
     skip_run = w.run is not None and run != w.run
     for d in dicts:
         pairs = _PAIR_RE.findall(d)
-        if len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': "):
-            raise _Bail  # not every pair is "'key': value" (no space, a stray comma...)
+        if len(pairs) != d.count(b",") + 1 or len(pairs) != d.count(b"': ") or d.count(b"'") != 2 * len(pairs):
+            raise _Bail  # not every pair is "'key': number" (no space, a stray comma, a string...)
         keys = tuple(map(itemgetter(0), pairs))
         shape = shapes.get(keys)
         if shape is None:
