@@ -13,7 +13,8 @@
 Steps: the ``step`` (``global_step``, ``iteration``, ``iter``) column when there is one,
 else the epoch (tables with one row per epoch), else the row number. The delimiter
 (comma, tab, semicolon) is sniffed from the header; a table printed with frames
-(markdown ``| Epoch | Train Loss | Val Loss |`` with a ``----`` rule) is read the same. Empty cells are "not logged";
+(markdown ``| Epoch | Train Loss | Val Loss |`` with a ``----`` rule, after a short title)
+or aligned with spaces (``Step    Loss      Grad Norm`` over rows of numbers) is read the same. Empty cells are "not logged";
 ``nan``/``inf`` cells are kept as NaN/inf; a ``%`` after a number is dropped (``0.11%`` -> 0.11). A row with the wrong number of cells is
 skipped and counted (its values cannot be matched to columns; a short row is often a
 line cut by a crash).
@@ -43,22 +44,55 @@ _YOLO_PART = re.compile(r"^(?:box|cls|dfl|seg|pose|kobj|obj|giou|l1)_(?:om|oo|lo
 _RULE = re.compile(r"^[\s|:+=\-]*[-=][\s|:+=\-]*$")
 
 
+def _framed(line: str) -> bool:
+    t = line.strip()
+    return t.startswith("|") and t.endswith("|") and t.count("|") >= 3
+
+
+_PREAMBLE = 30  # lines of title/notes a printed table may follow
+
+
 def _unframe(lines: list[str]) -> list[str]:
-    """A table printed with frames (markdown ``| Epoch | Train Loss |``, ``+---+``
-    rules) as tab-delimited lines; other text as it is."""
-    first = next((ln.strip() for ln in lines if ln.strip() and not _RULE.match(ln)), "")
-    if not (first.startswith("|") and first.endswith("|") and first.count("|") >= 3):
+    """A table printed for people as tab-delimited lines; other text as it is.
+
+    - with frames (markdown ``| Epoch | Train Loss |``, ``|---|`` / ``-----`` / ``+---+``
+      rules), possibly after a short preamble (``# Training Log``, ``**Started:** ...``);
+    - aligned with spaces (``Step    Loss      Grad Norm``, a Trainer table pasted from a
+      notebook): a header of names two or more spaces apart over rows of as many numbers.
+    Lines that are not table rows are blanked (line numbers are kept)."""
+    body = [i for i, ln in enumerate(lines) if ln.strip() and not _RULE.match(ln)]
+    if not body:
         return lines
-    out = []
-    for ln in lines:
-        t = ln.strip()
-        if _RULE.match(t):
-            out.append("")  # keeps the line numbers
-        elif t.startswith("|") and t.endswith("|"):
-            out.append("\t".join(c.strip() for c in t[1:-1].split("|")))
-        else:
-            out.append(ln)
-    return out
+    first = next((i for i in body[:_PREAMBLE] if _framed(lines[i])), None)
+    if first is not None and all(not _framed(lines[i]) for i in body if i < first):
+        out = []
+        for i, ln in enumerate(lines):
+            t = ln.strip()
+            if i < first or _RULE.match(t) or not _framed(t):
+                out.append("")
+            else:
+                out.append("\t".join(c.strip() for c in t[1:-1].split("|")))
+        return out
+    head = lines[body[0]].strip()
+    if any(d in head for d in (",", "\t", ";", "|")):
+        return lines
+    names = re.split(r"\s{2,}", head)
+    rows = [_cells(lines[i]) for i in body[1:50]]
+    if (len(names) >= 2 and not any(re.search(r"\d", n) and re.fullmatch(r"[-+.\deE%]+", n) for n in names)
+            and rows and sum(len(r) == len(names) for r in rows) >= 0.8 * len(rows)
+            and all(re.fullmatch(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?%?|nan|NaN|inf|-|N/A|None", c)
+                    for r in rows if len(r) == len(names) for c in r)):
+        out = [""] * len(lines)
+        out[body[0]] = "\t".join(names)
+        for i in body[1:]:
+            out[i] = "\t".join(_cells(lines[i]))
+        return out
+    return lines
+
+
+def _cells(line: str) -> list[str]:
+    # the Trainer's notebook table prints "No log" where no train loss was logged yet
+    return line.replace("No log", "-").split()
 
 
 def _delimiter(header: str) -> str | None:

@@ -101,8 +101,9 @@ _RATE = re.compile(r"^(?:ms|s|sec|secs|it|img|imgs|samples|tokens|tok)/|/(?:s|se
 _BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+\s*\[")
 _BAR_HOLD = 2000
 # an epoch header (a line with no metric that starts with its epoch): "Epoch 1/50",
-# "#### Epoch 0/99", "Epoch 1 of 20", "Epoch [1/100] - Time: 0.93s", "Epoch: 01 | Epoch Time: 0m 53s"
-_EPOCH_HEADER = re.compile(r"^[\W_]*(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)(?:\s*(?:/|of)\s*\d+)?\s*\]?(?:[^\w.]|$)")
+# "#### Epoch 0/99", "Epoch 1 of 20", "Epoch [1/100] - Time: 0.93s", "Epoch: 01 | Epoch Time: 0m 53s",
+# "Training Epoch: 1/4" (a "Validation Epoch" header is not taken: its lines would read as train)
+_EPOCH_HEADER = re.compile(r"^[\W_]*(?:(?:Training|Train|TRAINING|TRAIN)\s+)?(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)(?:\s*(?:/|of)\s*\d+)?\s*\]?(?:[^\w.]|$)")
 # a pair that reports a record, not a point: "New best model saved with loss 1.16",
 # "Saving model at Epoch 1 with Validation Accuracy: 33.73%"
 _NOT_A_POINT = {"best", "saved", "saving", "lowest", "improved", "previous", "prev", "with"}
