@@ -502,7 +502,7 @@ def test_table_summary(cli):
     lines = r.out.splitlines()
     assert lines[0] == "<stdin> (hf-console)"
     head = lines[1].split()
-    assert head == ["split", "metric", "points", "NaN", "first", "last", "min", "at", "step"]
+    assert head == ["split", "metric", "points", "NaN", "first", "last", "best", "at", "step"]
     table = {tuple(ln.split()[:2]): ln.split()[2:] for ln in lines[3:]}
     assert table[("train", "loss")] == ["3", "0", "2.5", "1.5", "1.5", "3"]
     assert table[("train", "grad_norm")] == ["3", "1", "1.5", "nan", "1.25", "2"]

@@ -7,6 +7,8 @@ import gzip
 import io
 import json
 
+import pytest
+
 from lossctl.logs import export
 from lossctl.logs.base import Record
 
@@ -150,3 +152,81 @@ def test_empty_records_array_is_valid_json():
     export.write_document({"a": 1}, iter(()), lambda: {"b": [float("inf")]}, out)
     assert out.getvalue() == '{\n  "a": 1,\n  "records": [],\n  "b": [null]\n}\n'
     assert json.loads(out.getvalue()) == {"a": 1, "records": [], "b": [None]}
+
+
+# ---------------------------------------------------------------- the summary table's "best"
+
+from lossctl.logs.tidy import higher_is_better  # noqa: E402
+
+
+@pytest.mark.parametrize("metric", [
+    "accuracy", "hellaswag_accuracy", "acc@1", "Acc@5", "top1", "top5_acc", "f1", "bleu", "sacrebleu", "rouge_l",
+    "rougeLsum", "metrics/mAP50-95(B)", "metrics/mAP50(B)", "bbox/AP50", "bbox/AP", "map", "auc", "roc_auc",
+    "precision", "recall", "miou", "exact_match", "reward", "samples_per_second", "tokens_per_sec", "mfu"])
+def test_higher_is_better(metric):
+    assert higher_is_better(metric)
+
+
+@pytest.mark.parametrize("metric", [
+    "loss", "box_loss", "cls_acc_loss", "dice_loss", "precision_loss", "perplexity", "error", "top1_err", "wer",
+    "mae", "grad_norm", "learning_rate", "runtime", "train_runtime", "loss_per_second", "epoch", "happiness", "capacity", "maple"])
+def test_not_higher_is_better(metric):
+    assert not higher_is_better(metric)
+
+
+METRICS_CSV = "epoch,step,train_loss,val_loss,val_acc,val_f1\n0,10,2.0,2.5,0.5,0.4\n1,20,1.5,2.2,0.7,nan\n" \
+              "2,30,1.2,2.3,0.65,0.6\n"
+METRICS_HF = "".join(
+    f"{{'loss': {tl}, 'epoch': {e}.0}}\n{{'eval_loss': {vl}, 'eval_accuracy': {a}, 'eval_f1': {f}, 'epoch': {e}.0}}\n"
+    for e, tl, vl, a, f in [(1, 2.0, 2.5, 0.5, 0.4), (2, 1.5, 2.2, 0.7, "nan"), (3, 1.2, 2.3, 0.65, 0.6)])
+
+
+@pytest.mark.parametrize("name,text,steps", [
+    ("metrics.csv", METRICS_CSV, ["30", "20", "20", "30"]),  # csv-table: the record path
+    ("train.log", METRICS_HF, ["3", "2", "2", "3"]),  # hf-console: the fast CSV path
+])
+def test_table_best_is_the_max_where_higher_is_better(cli, tmp_path, name, text, steps):
+    p = tmp_path / name
+    p.write_text(text)
+    r = cli(["parse", p])
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[1].split() == ["split", "metric", "points", "NaN", "first", "last", "best", "at", "step"]
+    table = {tuple(ln.split()[:2]): ln.split()[2:] for ln in lines[3:-1]}
+    assert table == {
+        ("train", "loss"): ["3", "0", "2", "1.2", "1.2", steps[0]],
+        ("eval", "loss"): ["3", "0", "2.5", "2.3", "2.2", steps[1]],  # lowest
+        ("eval", "accuracy"): ["3", "0", "0.5", "0.65", "0.7", steps[2]],  # highest, not the last
+        ("eval", "f1"): ["3", "1", "0.4", "0.6", "0.6", steps[3]],  # NaN is never the best
+    }
+    assert lines[-1] == "best: the highest value for accuracy, f1 (higher is better); the lowest for the others"
+
+
+def test_fast_path_summary_equals_record_summary(tmp_path):
+    from lossctl.logs import fastpath, iter_records
+
+    p = tmp_path / "train.log"
+    p.write_text(METRICS_HF * 5)
+    sink = export.SummarySink()
+    assert fastpath.run(iter_records(p), sink, metrics=None, splits=None, run=None) == 60
+    assert sink.rows() == export.summarize_records(iter_records(p))
+    assert [r["best_is"] for r in sink.rows()] == ["min", "min", "max", "max"]
+
+
+def test_table_without_higher_is_better_metrics_has_no_footnote(cli):
+    r = cli(["parse", "-"], stdin="{'loss': 2.0, 'epoch': 0.5}\n{'loss': 1.0, 'epoch': 1.0}\n")
+    assert r.code == 0
+    assert r.out.splitlines()[-1].split() == ["train", "loss", "2", "0", "2", "1", "1", "2"]
+    assert "best:" not in r.out
+
+
+def test_series_summary_rows():
+    rows = export.summarize_records([
+        Record(step=float(i), split="eval", metric=m, value=v, name=m, run=1)
+        for i, (m, v) in enumerate([("accuracy", 0.5), ("loss", 2.0), ("accuracy", 0.9), ("loss", 1.0),
+                                    ("accuracy", float("nan")), ("accuracy", 0.8)])])
+    acc, loss = rows
+    assert acc == {"run": 1, "split": "eval", "metric": "accuracy", "points": 4, "nan": 1, "first": 0.5,
+                   "last": 0.8, "min": 0.5, "min_step": 0, "max": 0.9, "max_step": 2,
+                   "best": 0.9, "best_step": 2, "best_is": "max"}
+    assert (loss["best"], loss["best_step"], loss["best_is"]) == (1.0, 3, "min")

@@ -134,7 +134,7 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
     if wide:
         return _run_wide(file, log_format=log_format, fmt=fmt, metrics=metrics, splits=splits, run=run)
 
-    from lossctl.logs import fastpath, iter_records, summarize
+    from lossctl.logs import fastpath, iter_records
 
     stream = iter_records(file, log_format=log_format, run=run)
     out_mod.note(f"{stream.source}: read as {stream.format}")
@@ -172,7 +172,7 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
 
     records = itertools.chain([first], records)
     if fmt == "table":
-        rows = summarize(records)
+        rows = export.summarize_records(records)
         _report(stream)
         _summary_table(stream, rows)
         return
@@ -181,7 +181,7 @@ def run_parse(file: str, *, log_format: str | None, fmt: str, wide: bool, metric
     _report(stream)
 
 
-_HEAD = {"min_step": "at step", "nan": "NaN"}
+_HEAD = {"best_step": "at step", "nan": "NaN"}
 
 
 def _summary_table(stream, rows) -> None:
@@ -197,6 +197,10 @@ def _summary_table(stream, rows) -> None:
     if len({r["run"] for r in rows}) == 1:
         cols.remove("run")
     _table(title, [_HEAD.get(c, c) for c in cols], [[r[c] for c in cols] for r in rows], fold=("metric",))
+    higher = list(dict.fromkeys(r["metric"] for r in rows if r["best_is"] == "max"))
+    if higher:
+        sys.stdout.write(f"best: the highest value for {', '.join(higher)} (higher is better); "
+                         "the lowest for the others\n")
 
 
 def _run_wide(file, *, log_format, fmt, metrics, splits, run) -> None:

@@ -158,13 +158,60 @@ def filter_records(records: Iterable[Record], metrics: list[str] | None, splits:
         yield r
 
 
+class SeriesSummary:
+    """Per series (run, split, metric): points, NaN count, first, last, min and max with
+    their steps, and the best (the max for metrics where higher is better, see
+    :func:`lossctl.logs.tidy.higher_is_better`; the min otherwise) with its step.
+    Memory: one small dict per series."""
+
+    def __init__(self) -> None:
+        self.series: dict[tuple, dict[str, Any]] = {}
+
+    def add(self, run: int, split: str, metric: str, step, v: float) -> None:
+        key = (run, split, metric)
+        s = self.series.get(key)
+        if s is None:
+            s = self.series[key] = {"run": int(run), "split": split, "metric": metric, "points": 0, "nan": 0,
+                                    "first": v, "last": v, "min": None, "min_step": None,
+                                    "max": None, "max_step": None}
+        s["points"] += 1
+        s["last"] = v
+        if v != v:
+            s["nan"] += 1
+            return
+        if s["min"] is None or v < s["min"]:
+            s["min"] = v
+            s["min_step"] = step
+        if s["max"] is None or v > s["max"]:
+            s["max"] = v
+            s["max_step"] = step
+
+    def rows(self) -> list[dict[str, Any]]:
+        from lossctl.logs.tidy import higher_is_better
+
+        out = []
+        for s in self.series.values():
+            by = "max" if higher_is_better(s["metric"]) else "min"
+            out.append({**s, "best": s[by], "best_step": s[f"{by}_step"], "best_is": by})
+        return out
+
+
+def summarize_records(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """:class:`SeriesSummary` rows of ``records`` (first-seen order)."""
+    summary = SeriesSummary()
+    add = summary.add
+    for r in records:
+        add(r.run, r.split, r.metric, step_value(r.step), r.value)
+    return summary.rows()
+
+
 class SummarySink:
     """A text sink for long CSV rows (``run,step,epoch,split,metric,value``) that keeps
     only the per-series summary: used to summarise big logs from the fast CSV path."""
 
     def __init__(self, sep: str = ",") -> None:
         self.sep = sep
-        self.series: dict[tuple, dict[str, Any]] = {}
+        self.summary = SeriesSummary()
         self.header = True
         self.rest = ""
 
@@ -178,31 +225,20 @@ class SummarySink:
             lines = lines[1:]
             self.header = False
         rows = csv.reader(lines, delimiter=self.sep) if '"' in data else (ln.split(self.sep) for ln in lines)
-        series = self.series
+        add = self.summary.add
         for run, step, _epoch, split, metric, value in rows:
-            key = (run, split, metric)
-            s = series.get(key)
-            v = float(value)
-            if s is None:
-                s = series[key] = {"run": int(run), "split": split, "metric": metric, "points": 0,
-                                   "first": v, "last": v, "min": None, "min_step": None, "nan": 0}
-            s["points"] += 1
-            s["last"] = v
-            if v != v:
-                s["nan"] += 1
-            elif s["min"] is None or v < s["min"]:
-                s["min"] = v
-                s["min_step"] = int(step) if step.lstrip("-").isdigit() else (float(step) if step else None)
+            add(int(run), split, metric,
+                int(step) if step.lstrip("-").isdigit() else (float(step) if step else None), float(value))
         return len(text)
 
     def flush(self) -> None:
         pass
 
     def rows(self) -> list[dict[str, Any]]:
-        return list(self.series.values())
+        return self.summary.rows()
 
 
-SUMMARY_COLUMNS = ("run", "split", "metric", "points", "nan", "first", "last", "min", "min_step")
+SUMMARY_COLUMNS = ("run", "split", "metric", "points", "nan", "first", "last", "best", "best_step")
 
 
 def wide_rows(df) -> tuple[list[str], list[dict[str, Any]]]:

@@ -130,6 +130,25 @@ def is_loss(metric: str) -> bool:
     return "loss" in metric.lower() or bool(_LOSS_PART_RE.match(metric))
 
 
+# metrics whose best value is the highest (a whole word of the name: "accuracy",
+# "hellaswag_accuracy", "acc@1", "metrics/mAP50-95(B)", "bbox/AP50", "rouge_l", "eval_f1"; throughput:
+# "samples_per_second", "tokens_per_sec", "mfu")
+_HIGHER_RE = re.compile(
+    r"(?:^|[^a-z])(?:acc(?:uracy)?|top-?\d+(?:_acc\w*)?|f1|f_?score|f_1|(?:sacre)?bleu|rouge\w*|m?ap(?:\d+(?:-\d+)?)?"
+    r"|auc|auroc|roc_auc|pr_auc|precision|recall|m?iou|dice|r2|exact_match|em|meteor|chrf\w*|psnr|ssim|mcc"
+    r"|matthews\w*|spearman\w*|pearson\w*|kappa|ndcg\w*|mrr|hit_?rate|win_?rate|reward\w*"
+    r"|\w*per_sec(?:ond)?|throughput\w*|tflops|mfu)(?:$|[^a-z])")
+_LOWER_RE = re.compile(r"loss|(?:^|[^a-z])(?:err(?:or)?|wer|cer|ter|mse|mae|rmse|perplexity|ppl)(?:$|[^a-z])")
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether the best value of a canonical metric is its highest (accuracy, f1, bleu,
+    rouge, mAP/AP, auc, precision, recall, IoU, ..., throughput); False for losses, errors,
+    times and metrics without a direction (learning_rate, grad_norm, runtime)."""
+    low = metric.lower()
+    return bool(_HIGHER_RE.search(low)) and not _LOWER_RE.search(low)
+
+
 # names that are coordinates, not metrics
 STEP_KEYS = ("step", "global_step", "current_steps", "iteration", "iter", "it", "steps", "trainer/global_step")
 EPOCH_KEYS = ("epoch", "epochs")
