@@ -317,7 +317,7 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
     Either way the output is the same.
     """
     ctx = stream.ctx
-    st = hf_console._State()
+    st = hf_console._State(ctx)
     w = _Writer(out, sep, metrics, splits, run)
     canon = _Canon()
     # first-key mode: every wanted series is the first key of its dicts (train 'loss', 'eval_loss')
@@ -398,7 +398,7 @@ def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_sl
     lines. None: it needed the slow way and ``allow_slow`` was off (nothing was read)."""
     n = chunk.count(b"\n")
     if (chunk.count(b"{") == n and not any(g in chunk for g in _GATE_BYTES) and not _LIST_DICT_RE.search(chunk)
-            and not ctx.hparams.get("logging_first_step")):
+            and not ctx.hparams.get("logging_first_step") and st.held is None):
         saved = _snapshot(st, w)
         try:
             if not (first_key_only and _pairs_chunk(chunk, n, st, ctx, w, canon, parts)) and not _shape_chunk(
@@ -518,7 +518,7 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
                     if b"{'" not in raw and (b"=" in raw or b":" in raw):
                         hf_console.read_hparams(raw.decode("utf-8", "replace"), ctx)
         ls = hf_console._logging_steps(ctx)
-        st = hf_console._State()
+        st = hf_console._State(ctx)
         st.train_count = k
         st.last_train_step = k * ls
         st.started = k > 0
@@ -540,7 +540,7 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
                 text.write("".join(parts))
         text.flush()
         report = {
-            "ok": ok and not first_eval and not st.banner, "k": k, "ls": ls,
+            "ok": ok and not first_eval and not st.banner, "k": k, "ls": ls, "plan": hf_console.plan_key(st),
             "state": [getattr(st, a) for a in _STATE], "eval_values": list(st.last_eval_values.items()),
             "pending": list(w2.pending_eval.items()), "pending_step": w2.pending_step,
             "rows": w2.rows, "loss_any": w2.loss_any,
@@ -589,7 +589,7 @@ def _adopt(child, st, ctx, w: _Writer, out) -> bool:
         if not rep or not rep["ok"] or os.waitstatus_to_exitcode(status) != 0:
             return False
         if (st.train_count != rep["k"] or st.run != 0 or st.banner or st.block is not None
-                or hf_console._logging_steps(ctx) != rep["ls"]):
+                or hf_console._logging_steps(ctx) != rep["ls"] or hf_console.plan_key(st) != rep.get("plan")):
             return False
         parts: list[str] = []
         w.flush_eval(parts)
@@ -786,7 +786,8 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
         raise _Bail
     if ehas and not w.loss_any:
         w.loss_any = True
-    step = hf_console.eval_step(st)
+    step = hf_console.eval_step(st, epoch=tidy.to_float(pairs[eep][1].decode("ascii", "replace")) if eep is not None
+                                else None, fast=True)  # NeedsRecordPath (a ValueError): the slow way
     st.entry += 1
     for k, v in pairs:
         if k != b"epoch":

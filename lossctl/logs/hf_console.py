@@ -31,8 +31,26 @@ What is read:
 
 Steps: the dicts carry none. The k-th train dict of a run is step
 ``k × logging_steps`` when ``logging_steps`` was read from the log (with
-``logging_first_step=True``: 1, then ``(k-1) × logging_steps``), else ``k``; an
-eval dict takes the step of the last train dict. A new "***** Running training *****"
+``logging_first_step=True``: 1, then ``(k-1) × logging_steps``), else ``k``.
+
+An eval dict is at a step in ``[L, L + logging_steps - 1]`` (L: the last train dict;
+the Trainer evaluates after the log of its step). When the log says enough, it goes
+on its real step (see ``_place_eval``): with ``eval_strategy=steps``, the one multiple
+of ``eval_steps`` in that window (``eval_steps=None``: logging_steps; a ratio < 1: of
+the run's steps); with ``eval_strategy=epoch``, ``epoch × S`` for an epoch end (S =
+update steps per epoch, exact from a ``num_update_steps_per_epoch`` line, or from
+``Total optimization steps = N`` with ``max_steps=-1``: ``N = ceil(num_train_epochs × S)``),
+or the run's last step for a fractional epoch (training stopped mid-epoch). When S is
+not in the log, the eval's records (and every record after them) are held until the
+train dicts that follow (epoch = step / S, rounded as printed) and the held evals'
+windows leave one whole S; the end of the run (a new banner, a resume, new
+hyper-parameters, the final summary dict, the end of input) or ``HOLD_MAX`` held
+records end the wait. With no strategy but an exact S, the one step of the window
+whose epoch rounds to the printed one. Whatever stays ambiguous (or contradicts the
+window) takes the step of the last train dict, as before. This assumes S is a whole
+number of steps (the dataloader's length a multiple of gradient_accumulation_steps).
+
+A new "***** Running training *****"
 banner followed by train dicts starts a new run, unless the Trainer says it is
 "Continuing training from global step N" (a resume: numbering continues from N).
 Dicts are never merged because their rounded ``epoch`` is equal. The fp16 signature
@@ -295,7 +313,8 @@ _HP_PATTERNS = [
 ]
 _FIRST_STEP_RE = re.compile(r"\blogging_first_step\s*[=:]\s*(True|False|true|false)")
 _HP_HINTS = ("logging_steps", "logging_first_step", "eval_steps", "max_steps", "num_train_epochs", "batch", "Num Epochs",
-             "Total optimization", "gradient_accumulation", "learning_rate=", "learning_rate:")
+             "Total optimization", "gradient_accumulation", "learning_rate=", "learning_rate:", "_strategy",
+             "num_update_steps")
 _BLOCK_RE = re.compile(r"^\*{5} (train|eval|test|predict|validation)\S* metrics \*{5}$")
 _BLOCK_ROW_RE = re.compile(r"^(\S+)\s+=\s+(\S+)$")
 _CONTINUE_RE = re.compile(r"Continuing training from global step (\d+)")
@@ -311,7 +330,50 @@ def _hparam_number(text: str) -> float | int | None:
     return int(v) if v == int(v) and "." not in text else v
 
 
+# What places an eval dict on its step (kept apart from ``ctx.hparams``, which is
+# reported as it was read): the TrainingArguments' own max_steps (-1: "train by
+# epochs"), num_train_epochs and eval_steps (None, a count, or a ratio < 1), the
+# strategies, the banner's "Total optimization steps" and "Num Epochs", and a
+# num_update_steps_per_epoch line when a script prints one.
+_HINT_PATTERNS = [
+    (re.compile(r"\b(?:eval_strategy|evaluation_strategy)\s*[=:]\s*(?:IntervalStrategy\.)?['\"]?([A-Za-z]+)"),
+     "eval_strategy"),
+    (re.compile(r"\blogging_strategy\s*[=:]\s*(?:IntervalStrategy\.)?['\"]?([A-Za-z]+)"), "logging_strategy"),
+    (re.compile(r"\bmax_steps\s*[=:]\s*(-?\d+)\b(?!\.)"), "max_steps_arg"),
+    (re.compile(r"\bnum_train_epochs\s*[=:]\s*(\d+(?:\.\d*)?)"), "num_train_epochs"),
+    (re.compile(r"\beval_steps\s*[=:]\s*(None|\d+(?:\.\d*)?(?:[eE]-?\d+)?)"), "eval_steps"),
+    (re.compile(r"Total optimization steps\s*=\s*([\d,]+)"), "total_steps"),
+    (re.compile(r"Num Epochs\s*=\s*([\d,]+)"), "num_epochs"),
+    (re.compile(r"\bnum_update_steps_per_epoch\s*[=:]\s*(\d+)"), "steps_per_epoch"),
+]
+
+
+def _read_hints(line: str, ctx: ParseContext) -> None:
+    hints = None
+    for rx, key in _HINT_PATTERNS:
+        m = rx.search(line)
+        if m is None:
+            continue
+        tok = m.group(1).replace(",", "")
+        val: object
+        if key in ("eval_strategy", "logging_strategy"):
+            val = tok.lower()
+        elif tok == "None":
+            val = None
+        else:
+            try:
+                val = float(tok)
+            except ValueError:
+                continue
+            if not math.isfinite(val):
+                continue
+        if hints is None:
+            hints = ctx.__dict__.setdefault("hf_hints", {})
+        hints[key] = val
+
+
 def read_hparams(line: str, ctx: ParseContext) -> None:
+    _read_hints(line, ctx)
     m = _FIRST_STEP_RE.search(line)
     if m is not None:
         ctx.hparams["logging_first_step"] = m.group(1).lower() == "true"
@@ -361,9 +423,19 @@ def glued_bar(line: str, start: int) -> tuple[int, int] | None:
 
 class _State:
     __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
-                 "last_eval_step", "last_eval_values", "block", "block_rows", "block_line", "bar_total")
+                 "last_eval_step", "last_eval_values", "block", "block_rows", "block_line", "bar_total",
+                 "ctx", "held", "pending", "ready", "spe", "spe_lo", "spe_hi")
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: ParseContext | None = None) -> None:
+        self.ctx = ctx  # where the hints are (feed() sets it too)
+        # eval dicts whose step waits for the steps per epoch (see _place_eval): while
+        # ``held`` is a list, every record read is held in it, in log order
+        self.held: list[Record] | None = None
+        self.pending: list[_Pending] = []
+        self.ready = False  # the held records can go (after the current line)
+        self.spe: int | None = None  # steps per epoch of this run, once known exactly (0: not exact)
+        self.spe_lo = 0.0  # what the train dicts read while holding say about it
+        self.spe_hi = math.inf
         self.run = 0
         self.train_count = 0
         self.last_train_step = 0.0
@@ -388,6 +460,7 @@ def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None =
     if st.banner and st.started:
         st.run += 1
         st.train_count = 0
+        st.spe, st.spe_lo, st.spe_hi = None, 0.0, math.inf
     st.banner = False
     st.started = True
     st.train_count += 1
@@ -403,12 +476,266 @@ def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None =
     return step
 
 
-def eval_step(st: _State, explicit_step: float | None = None) -> float:
-    step = explicit_step if explicit_step is not None else st.last_train_step
+class NeedsRecordPath(ValueError):
+    """An eval dict whose step is only known once later lines are read (the fast CSV
+    writer hands such a chunk to :func:`feed`)."""
+
+
+def eval_step(st: _State, explicit_step: float | None = None, epoch: float | None = None,
+              fast: bool = False) -> float:
+    """The step of an eval dict: its own, else where the log places it (:func:`_place_eval`),
+    else the last train step. ``fast``: raise :class:`NeedsRecordPath` (before changing
+    anything) when the step waits for later lines."""
+    step = explicit_step
+    if step is None:
+        step, hold = _place_eval(st, epoch)
+        if hold and fast:
+            raise NeedsRecordPath("the step of this eval dict is known later")
+        if step is None:
+            step = st.last_train_step
+    _set_eval_step(st, step)
+    return step
+
+
+def _set_eval_step(st: _State, step: float) -> None:
     if st.last_eval_step != step:
         st.last_eval_values = {}
     st.last_eval_step = step
-    return step
+
+
+# ------------------------------------------------------------------ where an eval dict goes
+#
+# The Trainer logs a train dict every logging_steps steps and evaluates after the log
+# of its step, so an eval dict read after the train dict of step L (and before the
+# next one) is at a step in [L, L + logging_steps - 1]. Which one:
+# - eval every eval_steps: the one multiple of eval_steps in that window;
+# - eval every epoch: epoch k ends at step k x S (S = update steps per epoch), and an
+#   eval at a fractional epoch (training stopped mid-epoch) is at the last step N;
+#   S is exact from num_update_steps_per_epoch, or from "Total optimization steps = N"
+#   when the arguments say max_steps=-1 (N = ceil(num_train_epochs x S)); else the
+#   train dicts that follow tell it (epoch = step / S, rounded as printed), and the
+#   records are held until one S is left (or the run ends: then the old rule);
+# - otherwise, with an exact S: the one step of the window whose epoch rounds to the
+#   printed one.
+# Anything ambiguous keeps the old rule: the step of the last train dict.
+
+HOLD_MAX = 100_000  # records held at most while waiting for the steps per epoch
+
+
+class _Pending:
+    __slots__ = ("records", "epoch", "lo", "hi")
+
+    def __init__(self, records: list[Record], epoch: float, lo: int, hi: int) -> None:
+        self.records, self.epoch, self.lo, self.hi = records, epoch, lo, hi
+
+
+def _epoch_tol(e: float) -> float:
+    """How far the true epoch can be from the printed one (HF rounds to 2 decimals)."""
+    r = repr(e)
+    if "e" in r or "." not in r:
+        return max(1e-9 * abs(e), 1e-12)
+    d = len(r.split(".", 1)[1])
+    return max(0.5 * 10.0 ** -max(d, 2), 1e-12 * max(1.0, abs(e))) * (1 + 1e-9)
+
+
+def _hints(st: _State) -> dict | None:
+    ctx = st.ctx
+    return ctx.__dict__.get("hf_hints") if ctx is not None else None
+
+
+def _total_steps(h: dict, spe: int) -> int | None:
+    """The run's last step N for S = ``spe`` steps per epoch (None: not known)."""
+    n = h.get("total_steps")
+    if isinstance(n, float) and n > 0:
+        return int(n)
+    ms = h.get("max_steps_arg")
+    if isinstance(ms, float) and ms > 0:
+        return int(ms)
+    nte = h.get("num_train_epochs")
+    if isinstance(ms, float) and isinstance(nte, float) and nte > 0:
+        return math.ceil(nte * spe)
+    return None
+
+
+def _knows_total(h: dict) -> bool:
+    return (isinstance(h.get("total_steps"), float) or isinstance(h.get("max_steps_arg"), float)
+            and (h["max_steps_arg"] > 0 or isinstance(h.get("num_train_epochs"), float)))
+
+
+def _spe_from_hints(h: dict) -> int | None:
+    """Update steps per epoch said exactly by the log's hyper-parameters."""
+    s = h.get("steps_per_epoch")
+    if isinstance(s, float) and s >= 1:
+        return int(s)
+    n, ms, nte = h.get("total_steps"), h.get("max_steps_arg"), h.get("num_train_epochs")
+    if isinstance(n, float) and n >= 1 and isinstance(ms, float) and ms <= 0 and isinstance(nte, float) and nte > 0:
+        # max_steps = ceil(num_train_epochs x S): one S at most when num_train_epochs >= 1
+        base = int(n // nte)
+        fits = [c for c in (base - 1, base, base + 1) if c >= 1 and math.ceil(nte * c) == n]
+        if len(fits) == 1 and nte >= 1:
+            return fits[0]
+    return None
+
+
+def _epoch_candidates(h: dict, spe: int, epoch: float, lo: int, hi: int) -> set[int]:
+    """Steps in [lo, hi] where an every-epoch evaluation printing ``epoch`` can be."""
+    out = set()
+    if epoch >= 1 and epoch == int(epoch) and lo <= int(epoch) * spe <= hi:
+        out.add(int(epoch) * spe)
+    n = _total_steps(h, spe)
+    if n is not None and lo <= n <= hi and abs(n / spe - epoch) <= _epoch_tol(epoch):
+        out.add(n)
+    return out
+
+
+def _window(st: _State) -> tuple[int, int] | None:
+    """[L, L + logging_steps - 1]: where an eval dict read now can be (None: unknown)."""
+    ctx = st.ctx
+    h = _hints(st)
+    if ctx is None or not h:
+        return None
+    ls = ctx.hparams.get("logging_steps")
+    if (not isinstance(ls, int) or ls < 2 or ctx.hparams.get("logging_first_step")
+            or h.get("logging_strategy") in ("epoch", "no")):
+        return None
+    last = st.last_train_step
+    if last != int(last) or last < 0:
+        return None
+    return int(last), int(last) + ls - 1
+
+
+def _place_eval(st: _State, epoch: float | None) -> tuple[float | None, bool]:
+    """(step, hold) for an eval dict with no step of its own: ``step`` None keeps the
+    old rule; ``hold``: the steps per epoch that would place it are not known yet."""
+    win = _window(st)
+    if win is None:
+        return None, False
+    lo, hi = win
+    h = _hints(st)
+    strategy = h.get("eval_strategy")
+    spe = _spe_from_hints(h) or st.spe or None
+    if strategy == "steps":
+        every = h.get("eval_steps", math.nan)
+        ls = st.ctx.hparams["logging_steps"]
+        if every is None:
+            every = float(ls)
+        elif isinstance(every, float) and 0 < every < 1:  # a ratio of the whole run
+            n = _total_steps(h, 1) if isinstance(h.get("total_steps"), float) or (
+                isinstance(h.get("max_steps_arg"), float) and h["max_steps_arg"] > 0) else None
+            every = float(math.ceil(every * n)) if n else math.nan
+        if not (isinstance(every, float) and every >= 1 and every == int(every)):
+            return None, False
+        every = int(every)
+        first = -(-lo // every) * every
+        if first > hi:
+            return None, False
+        if first + every > hi:
+            return float(first), False
+        if spe and epoch is not None:
+            tol = _epoch_tol(epoch)
+            fits = [s for s in range(first, hi + 1, every) if abs(s / spe - epoch) <= tol]
+            if len(fits) == 1:
+                return float(fits[0]), False
+        return None, False
+    if epoch is None or not math.isfinite(epoch) or epoch < 0:
+        return None, False
+    if strategy == "epoch":
+        if not _knows_total(h):
+            return None, False
+        if spe:
+            c = _epoch_candidates(h, spe, epoch, lo, hi)
+            return (float(c.pop()), False) if len(c) == 1 else (None, False)
+        if st.spe == 0:
+            return None, False
+        return None, True
+    if spe:
+        tol = _epoch_tol(epoch)
+        first = max(lo, math.ceil((epoch - tol) * spe))
+        last = min(hi, math.floor((epoch + tol) * spe))
+        if first == last:
+            return float(first), False
+    return None, False
+
+
+def _hold(st: _State, records: list[Record], epoch: float) -> None:
+    lo, hi = _window(st)
+    if st.held is None:
+        st.held = []
+        st.spe_lo, st.spe_hi = 0.0, math.inf
+    st.pending.append(_Pending(records, epoch, lo, hi))
+
+
+def _train_evidence(st: _State, step: float, epoch: float | None) -> None:
+    """A train dict read while holding: epoch = step / S (rounded as printed) bounds S."""
+    if epoch is None or not math.isfinite(epoch) or epoch <= 0 or step <= 0:
+        return
+    tol = _epoch_tol(epoch)
+    st.spe_lo = max(st.spe_lo, step / (epoch + tol) * (1 - 1e-12))
+    if epoch - tol > 0:
+        st.spe_hi = min(st.spe_hi, step / (epoch - tol) * (1 + 1e-12))
+
+
+def _resolve(st: _State, final: bool) -> bool:
+    """Place the held eval dicts if the steps per epoch is now known; ``final``: the run
+    (or what was known about it) ends here, so the undecided ones keep the old rule.
+    True when the held records can go."""
+    if st.held is None:
+        return False
+    st.ready = _decide(st, final)
+    return st.ready
+
+
+def _decide(st: _State, final: bool) -> bool:
+    h = _hints(st) or {}
+    first, last = max(1, math.ceil(st.spe_lo)), math.floor(st.spe_hi)
+    bounded = first <= last and last - first <= 512
+    fits = [s for s in range(first, last + 1)
+            if all(_epoch_candidates(h, s, p.epoch, p.lo, p.hi) for p in st.pending)] if bounded else []
+    if len(fits) == 1:
+        spe = fits[0]
+        for p in st.pending:
+            c = _epoch_candidates(h, spe, p.epoch, p.lo, p.hi)
+            if len(c) == 1:  # else (epoch end and last step both fit): the old rule
+                step = float(c.pop())
+                for r in p.records:
+                    r.step = step
+        if st.pending:
+            _set_eval_step(st, st.pending[-1].records[0].step)
+        st.spe = spe
+        return True
+    if final:
+        return True  # the held records keep the old rule's step
+    if first > last or (bounded and not fits):
+        st.spe = 0  # no whole number of steps per epoch fits the log: the old rule for this run
+        return True
+    return False
+
+
+def _release(st: _State) -> list[Record]:
+    out = st.held or []
+    st.held = None
+    st.pending = []
+    st.ready = False
+    return out
+
+
+def plan_key(st: _State) -> str:
+    """What eval dicts are placed with (the hints, the known steps per epoch, whether
+    records are held): two readers of one log agree on eval steps when this is equal."""
+    return repr((sorted((_hints(st) or {}).items()), st.spe, st.held is not None))
+
+
+def _through_hold(st: _State, out: list[Record]) -> list[Record]:
+    """While eval dicts wait for their step, the records of every line wait with them
+    (the output stays in log order)."""
+    if st.held is None:
+        return out
+    st.held.extend(out)
+    if not st.ready and len(st.held) > HOLD_MAX:
+        _resolve(st, final=True)
+        if st.spe is None:
+            st.spe = 0  # not worth holding again in this run
+    return _release(st) if st.ready else []
 
 
 def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | None = None) -> list[Record]:
@@ -422,6 +749,7 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
     keys = [k for k, _ in pairs]
     if "train_runtime" in keys or ("train_loss" in keys and "loss" not in keys
                                    and any(k.startswith("train_") and k != "train_loss" for k in keys)):
+        _resolve(st, final=True)  # training is over: held eval dicts are placed now or never
         for k, v in pairs:
             if isinstance(v, float):
                 tidy.add_summary(ctx, k, v)
@@ -461,10 +789,17 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
             st.bar_total = bar[1]
         if bar[1] == st.bar_total and bar[0] >= st.last_train_step:
             explicit_step = float(bar[0])
+    hold = False
     if is_train:
+        if st.held is not None and st.banner and st.started:
+            _resolve(st, final=True)  # a new run starts: the held eval dicts of the last one are placed
         step = next_train_step(st, ctx, explicit_step)
-    else:
+    elif explicit_step is not None:
         step = eval_step(st, explicit_step)
+    else:
+        placed, hold = _place_eval(st, epoch)
+        step = st.last_train_step if placed is None else placed
+        _set_eval_step(st, step)
     st.entry += 1
     out = []
     for k, v, (split, metric) in named:
@@ -472,6 +807,11 @@ def _entry_records(pairs, st: _State, ctx: ParseContext, bar: tuple[int, int] | 
             st.last_eval_values[k] = v
         out.append(Record(step=step, split=split, metric=metric, value=v, name=k, epoch=epoch,
                           line=getattr(ctx, "lineno", None), group=st.entry, run=st.run))
+    if hold:
+        _hold(st, out, epoch)
+    elif is_train and st.held is not None:
+        _train_evidence(st, step, epoch)
+        _resolve(st, final=False)
     return out
 
 
@@ -550,6 +890,7 @@ def _same_rounded(dict_value: float, block_value: float, token: str) -> bool:
 
 def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
     """'Continuing training from global step N': the run goes on from step N."""
+    _resolve(st, final=True)
     st.banner = False
     if global_step > 2 ** 53:  # not a step a float can hold (and int // float would overflow)
         ctx.note(f"'Continuing training from global step ...' gives a {len(str(global_step))}-digit step: "
@@ -566,6 +907,25 @@ def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
 
 def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
     """Records read from one cleaned line (the parser's state is in ``st``)."""
+    st.ctx = ctx
+    out = _feed(line, st, ctx)
+    return _through_hold(st, out) if st.held is not None else out
+
+
+def _hparams_line(line: str, st: _State, ctx: ParseContext) -> None:
+    """Hyper-parameters. Eval dicts held under the old values are placed (or given the old
+    rule) before new values take over: those are for what follows."""
+    if st.held is not None:
+        probe = ParseContext(hparams=dict(ctx.hparams))
+        hints = dict(ctx.__dict__.get("hf_hints", {}))
+        probe.__dict__["hf_hints"] = dict(hints)
+        read_hparams(line, probe)
+        if probe.hparams != ctx.hparams or probe.__dict__["hf_hints"] != hints:
+            _resolve(st, final=True)
+    read_hparams(line, ctx)
+
+
+def _feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
     out: list[Record] = []
     if not line:
         if st.block is not None:
@@ -588,13 +948,14 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
                 return out
             if "Running training" in line:
                 st.banner = True
+                _resolve(st, final=True)  # held eval dicts of the run before are placed now or never
             return out
         if "Continuing training" in line:
             m = _CONTINUE_RE.search(line)
             if m is not None:
                 _resume(st, ctx, int(m.group(1)))
         elif ("=" in line or ":" in line) and any(h in line for h in _HP_HINTS):
-            read_hparams(line, ctx)
+            _hparams_line(line, st, ctx)
         return out
     while start >= 0:
         if line.startswith("{'", start) or line.startswith('{"', start) or _CALL_KEY_RE.match(line, start):
@@ -613,22 +974,28 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
             if is_metric_dict(pairs) and not _assigned(line, start):
                 out.extend(_entry_records(pairs, st, ctx, glued_bar(line, start)))
             elif any(h in line for h in _HP_HINTS):
-                read_hparams(line, ctx)
+                _hparams_line(line, st, ctx)
             start = line.find("{", end)
         else:
             start = line.find("{", start + 1)
     if "logging_steps" in line or "Total optimization" in line:
-        read_hparams(line, ctx)
+        _hparams_line(line, st, ctx)
     return out
 
 
 def finish(st: _State, ctx: ParseContext) -> list[Record]:
-    """Records still held when the input ends (an unterminated metrics block)."""
-    return _block_records(st, ctx) if st.block is not None else []
+    """Records still held when the input ends (eval dicts waiting for their step, an
+    unterminated metrics block)."""
+    st.ctx = ctx
+    out = _block_records(st, ctx) if st.block is not None else []
+    if st.held is not None:
+        _resolve(st, final=True)
+        out = _through_hold(st, out)
+    return out
 
 
 def parse(source: Iterable[str], ctx: ParseContext) -> Iterator[Record]:
-    st = _State()
+    st = _State(ctx)
     ctx.__dict__["hf_state"] = st
     for line in source:
         recs = feed(line, st, ctx)
