@@ -166,6 +166,21 @@ def parse(text: str, ctx: ParseContext) -> Iterator[Record]:
     time_i = next((i for i, h in enumerate(low) if h in TIME_COLS), None) if yolo else None
     skip_cols = {i for i in (step_i, epoch_i, split_i, time_i) if i is not None}
     names = [(i, h, _yolo_split(h, yolo)) for i, h in enumerate(header) if i not in skip_cols and h]
+    # two columns that mean the same series ('loss' and the Trainer's final 'train_loss'
+    # average in one table) would overwrite each other row by row: the one named exactly
+    # as its metric keeps it, the other keeps its own name
+    seen: dict[tuple[str, str], list[int]] = {}
+    for n, (_i, _h, key) in enumerate(names):
+        seen.setdefault(key, []).append(n)
+    for key, idx in seen.items():
+        if len(idx) > 1:
+            keep = next((n for n in idx if names[n][1].strip().lower() == key[1]), idx[0])
+            for n in idx:
+                if n != keep:
+                    i, h, (split, _metric) = names[n]
+                    names[n] = (i, h, (split, re.sub(r"\W+", "_", h.strip().lower()).strip("_")))
+                    ctx.note(f"columns {names[keep][1]!r} and {h!r} are both {key[0]} {key[1]}: "
+                             f"{h!r} is kept as metric {names[n][2][1]!r}")
     if step_i is None and epoch_i is None:
         ctx.note("no step or epoch column: rows are numbered from 1")
     elif step_i is None:
