@@ -234,14 +234,51 @@ def test_stdin_is_spooled_and_read_like_a_file(tmp_path):
     assert a.out.replace(str(p), "<stdin>") == b.out
 
 
-def test_spooled_source_keeps_its_name_and_is_removed(tmp_path, monkeypatch):
+def _stream_source(data: bytes):
     import io
-    import tempfile
 
     from lossctl.logs import reader
 
+    return reader.LogSource("<stdin>", stream=io.BufferedReader(io.BytesIO(data)))
+
+
+def test_stream_keeps_its_name_and_its_copy_is_removed(tmp_path, monkeypatch):
+    import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    src = reader.LogSource("<stdin>", stream=io.BufferedReader(io.BytesIO(b"{'loss': 2.0}\n{'loss': 1.0}\n")))
-    cs = curveset.load_curves(src)
+    cs = curveset.load_curves(_stream_source(b"{'loss': 2.0}\n{'loss': 1.0}\n"))
     assert cs.attrs["source"] == "<stdin>" and cs.get(1, ("train", "loss")).arrays()[2].tolist() == [2.0, 1.0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stream_with_a_duplicate_beyond_the_window_is_read_again_from_its_copy(tmp_path, monkeypatch):
+    """stdin cannot be read twice: the copy made while reading it is read the second time."""
+    import tempfile
+
+    import lossctl.logs as logs
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(logs, "PARSE_LOG_WINDOW", 20)
+    monkeypatch.setattr(curveset, "WINDOW", 20)
+    rows = [(s, 3.0 - s / 100) for s in range(1, 101)] + [(30, 9.0)] + [(s, 1.0) for s in range(101, 106)]
+    data = "".join(f'{{"step": {s}, "loss": {v}}}\n' for s, v in rows).encode()
+    want = parse_log(data)
+    cs = curveset.load_curves(_stream_source(data))
+    step, _, value = cs.get(1, ("train", "loss")).arrays()
+    assert np.array_equal(step, want["step"].to_numpy(np.float64)) and np.array_equal(value, want["value"].to_numpy())
+    assert value[29] == 9.0 and step.size == 105
+    assert cs.notes == want.attrs["notes"] and cs.attrs["source"] == "<stdin>"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+@pytest.mark.parametrize("cmd", ["diagnose", "plot"])
+def test_endless_device_is_not_copied_forever(cmd, tmp_path, monkeypatch):
+    """/dev/zero is read as a stream: the reader gives up on its first 'line' (exit 2),
+    and the copy kept for a second reading stops there too and is removed."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    r = run_cli([cmd, "/dev/zero"])
+    assert r.code == 2 and "/dev/zero" in r.err
     assert list(tmp_path.iterdir()) == []

@@ -22,14 +22,16 @@ hparams, summary, skipped lines, notes, source) and the series as numpy arrays.
 De-duplication is exact as in ``parse_log``: a look-back window of records, and in
 the rare case of a duplicate further back than that, a second, exact reading (which
 holds the records of the whole log, as ``parse_log`` does then). A log from stdin or
-a pipe, which cannot be read twice, is first copied to a temporary file (``TMPDIR``)
-so that this holds for it too.
+a pipe, which cannot be read twice, is copied to a temporary file (``TMPDIR``) as it
+is read, for that second reading (deleted at the end).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from array import array
+from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable
 
 from lossctl.errors import InputError
@@ -255,47 +257,94 @@ def load_curves(source, *, group: Group | None = None, ordered: Callable[[Hashab
     group = group or _keep_all
     ordered = ordered or _never
     src = reader.open_source(source)
-    spooled = None
+    copy = None
     try:
         if src.path is None and src._data is None:
-            src = spooled = _spool(src)
+            src, copy = _teed(src)
         cs = CurveSet()
         stream = RecordStream(src, log_format=log_format, run=run, window=WINDOW)
         cs._consume(stream, group, ordered)
         if stream.ctx.__dict__.get("late_duplicates"):
             # a step logged again further back than the window: read again, exactly
-            src = reader.LogSource(src.name, path=src.path, data=src._data)
+            if copy is not None:
+                src = reader.LogSource(src.name, path=copy.complete(src.name))
+            else:
+                src = reader.LogSource(src.name, path=src.path, data=src._data)
             cs = CurveSet()
             stream = RecordStream(src, log_format=log_format, run=run, window=None)
             cs._consume(stream, group, ordered)
         cs.attrs = stream_attrs(stream)
         return cs
     finally:
-        if spooled is not None:
+        if copy is not None:
+            copy.close()
             try:
-                os.unlink(spooled.path)
+                os.unlink(copy.name)
             except OSError:
                 pass
 
 
-def _spool(src: reader.LogSource) -> reader.LogSource:
-    """Copy a stream (stdin, a pipe) as it comes (still compressed) to a temporary file,
-    so that it can be read twice; the source keeps its name (``<stdin>``)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+class _Tee(io.RawIOBase):
+    """Reads a stream and writes what it read to ``copy`` (a temporary file)."""
 
-    raw = src._stream  # read directly: LogSource's first reader would keep a copy in memory
-    src._stream = None
-    fd, tmp = tempfile.mkstemp(prefix="lossctl-", suffix=".log")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            shutil.copyfileobj(raw, fh, 1 << 20)
-    except OSError as e:
-        os.unlink(tmp)
-        raise InputError(f"cannot keep a copy of the log in {tempfile.gettempdir()}: {e.strerror or e}",
-                         source=src.name, hint="give the log as a file, or set TMPDIR to a directory with room") from None
-    finally:
-        if src._owns:  # a FIFO lossctl opened itself (stdin stays open)
-            raw.close()
-    return reader.LogSource(src.name, path=Path(tmp))
+    def __init__(self, stream, copy, owned: bool) -> None:
+        self._s = stream
+        self._copy = copy
+        self._owned = owned
+        self._failed: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._owned and not self.closed:
+            self._s.close()  # a FIFO lossctl opened itself (stdin stays open)
+        super().close()
+
+    def readinto(self, b) -> int:
+        data = self._s.read(len(b))
+        if not data:
+            return 0
+        if self._failed is None:
+            try:
+                self._copy.write(data)
+            except OSError as e:  # the temporary directory is full: said if the copy is needed
+                self._failed = e
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _teed(src: reader.LogSource):
+    """A stream (stdin, a pipe) that cannot be read twice: read it through a copy to a
+    temporary file (``TMPDIR``), bytes as they come (still compressed), only as far as
+    the reader goes, so that a second, exact reading is possible. The source keeps its
+    name (``<stdin>``)."""
+    import tempfile
+
+    copy = tempfile.NamedTemporaryFile(prefix="lossctl-", suffix=".log", delete=False)
+    tee = _Tee(src._stream, copy, src._owns)
+    return reader.LogSource(src.name, stream=io.BufferedReader(tee), owns_stream=True), _Copy(copy, tee)
+
+
+class _Copy:
+    """The temporary copy of a stream: its path, closing, and whether it is complete."""
+
+    def __init__(self, fh, tee: _Tee) -> None:
+        self.fh = fh
+        self.tee = tee
+        self.name = fh.name
+
+    def close(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+
+    def complete(self, source: str) -> Path:
+        """The copy's path, once the stream was read to its end (InputError when it
+        could not be written)."""
+        self.close()
+        e = self.tee._failed
+        if e is not None:
+            raise InputError(f"cannot keep a copy of the log in {os.path.dirname(self.name)}: {e.strerror or e}",
+                             source=source, hint="give the log as a file, or set TMPDIR to a directory with room")
+        return Path(self.name)
