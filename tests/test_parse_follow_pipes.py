@@ -163,3 +163,25 @@ def test_regular_file_still_follows(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_stdin_redirected_from_a_regular_file_is_followed(tmp_path):
+    """`lossctl parse - --follow < train.log`: stdin is a file, which can grow (tail -f
+    follows it too); only pipes end at EOF."""
+    log = tmp_path / "live.log"
+    log.write_text("{'loss': 2.5, 'epoch': 0.1}\n")
+    with open(log, "rb") as stdin:
+        proc = subprocess.Popen(LOSSCTL + ["parse", "-", "--follow"], stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        assert _readline(proc.stdout, deadline) == b"run,step,epoch,split,metric,value\n"
+        assert _readline(proc.stdout, deadline) == b"1,1,0.1,train,loss,2.5\n"
+        with open(log, "a") as f:
+            f.write("{'loss': 2.0, 'epoch': 0.2}\n")
+        assert _readline(proc.stdout, deadline) == b"1,2,0.2,train,loss,2.0\n"
+        time.sleep(0.5)
+        assert proc.poll() is None  # still following
+    finally:
+        proc.kill()
+        proc.wait()

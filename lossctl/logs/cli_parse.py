@@ -239,7 +239,9 @@ def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
         out_mod.note("--follow prints records as they come: using --format ndjson (one JSON record per line)")
     from lossctl.logs import get_format, detect_format
 
-    if file == "-" or follow.is_pipe(file):
+    if file == "-" and _stdin_is_regular_file():
+        file = "/dev/stdin"  # `lossctl parse - --follow < train.log`: a file can grow, follow it (as tail -f does)
+    elif file == "-" or follow.is_pipe(file):
         return _follow_pipe(file, log_format=log_format, fmt=fmt, metrics=metrics, splits=splits, run=run)
     from lossctl.logs.base import ParseContext
 
@@ -265,6 +267,16 @@ def _run_follow(file, *, log_format, fmt, metrics, splits, run) -> None:
     if run is not None:
         recs = (r for r in recs if r.run == run)
     export.write_long(export.filter_records(recs, metrics, splits), fmt, sys.stdout, flush_every=1)
+
+
+def _stdin_is_regular_file() -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode) and os.path.exists("/dev/stdin")
+    except (OSError, ValueError, AttributeError):
+        return False  # no real stdin (an in-memory stream in tests)
 
 
 def _follow_pipe(file, *, log_format, fmt, metrics, splits, run) -> None:
