@@ -16,6 +16,8 @@ Rules:
   averages of its last line (``[ N/N]``), so the pass gives one eval point per meter
   (loss, Acc@1, Acc@5), at the end of the epoch just trained:
   (epoch + 1) * updates_per_epoch. ``Test (EMA)`` passes give ``ema_`` metrics.
+- Forks that print the pass as one line (``Eval : 0  Loss: 1.9703  Acc@1: 35.94``) give
+  the same eval points, at the same step.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ KIND = "lines"
 
 _TRAIN = re.compile(r"\bTrain: (\d+) \[\s*(\d+)/(\d+)\s*\(\s*\d+(?:\.\d+)?%\)\]")
 _TEST = re.compile(r"\bTest( \(EMA\))?: \[\s*(\d+)/(\d+)\]")
+# forks print the pass as one summary line: "Eval : 0  Loss: 1.9703  Acc@1: 35.94  Acc@5: 85.16"
+_EVAL = re.compile(r"^\s*Eval\s*:\s*(\d+)\s")
 _METER = re.compile(r"([A-Za-z][\w@]*):\s+(" + NUM + r")(?:\s+\(\s*(" + NUM + r")\s*\))?(?=\s|,|$)")
 _SKIP = {"Time", "Data"}
 
@@ -67,7 +71,7 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
         pass_vals = {}
 
     for lineno, line in numbered(source, ctx):
-        if "Train:" not in line and "Test" not in line:
+        if "Train:" not in line and "Test" not in line and "Eval" not in line:
             continue
         m = _TRAIN.search(line)
         if m is not None:
@@ -104,4 +108,17 @@ def parse(source: Iterable, ctx: ParseContext) -> Iterator[Record]:
                 value = to_float(avg) if avg else to_float(cur)
                 if value is not None:
                     pass_vals[name] = (value, lineno)
+            continue
+        m = _EVAL.search(line)
+        if m is not None:
+            yield from flush()
+            ep = float(m.group(1))
+            step = (ep + 1) * per_epoch if per_epoch else None
+            for name, cur, _avg in _METER.findall(line, m.end()):
+                if name in _SKIP:
+                    continue
+                value = to_float(cur)
+                if value is not None:
+                    yield Record(step, "eval", canonical(name, "eval")[1], value, name, epoch=ep,
+                                 line=lineno, group=lineno)
     yield from flush()
