@@ -193,6 +193,25 @@ def test_resume_places_what_was_held_before_it(tmp_path):
     assert [s for _, s, _ in _eval_steps(p)] == [1000] + list(range(2800, 14001, 1400))
 
 
+def test_eval_on_start_stays_at_step_0_and_the_rest_is_placed(tmp_path):
+    p = tmp_path / "a.log"
+    log = _epoch_log(1400, 500, 10).splitlines(keepends=True)
+    i = next(i for i, line in enumerate(log) if line.startswith("{'loss'"))
+    log.insert(i, "{'eval_loss': 2.5, 'eval_runtime': 1.5, 'epoch': 0}\n")
+    p.write_text("".join(log))
+    assert [s for _, s, _ in _eval_steps(p)] == [0] + list(range(1400, 14001, 1400))
+
+
+def test_two_runs_each_learns_its_own_steps_per_epoch(tmp_path):
+    """Run 1 (3 epochs of 1400 steps, logged every 500) ends before its train dicts leave
+    one S: its evals keep the old rule when run 2's arguments and banner come; run 2
+    (140 a epoch, logged every 50) is placed."""
+    p = tmp_path / "a.log"
+    p.write_text(_epoch_log(1400, 500, 3) + "***** Running training *****\n" + _epoch_log(140, 50, 3))
+    assert _eval_steps(p) == [(1, 1000, 2.01), (1, 2500, 2.02), (1, 4000, 2.03),
+                              (2, 140, 2.01), (2, 280, 2.02), (2, 420, 2.03)]
+
+
 def test_stdin_and_parse_log_agree(tmp_path, cli):
     text = (LOGS / "hf-console--eval-every-epoch.log").read_text()
     r = cli(["parse", "-", "--format", "csv"], stdin=text)

@@ -640,7 +640,7 @@ def _place_eval(st: _State, epoch: float | None) -> tuple[float | None, bool]:
     if epoch is None or not math.isfinite(epoch) or epoch < 0:
         return None, False
     if strategy == "epoch":
-        if not _knows_total(h):
+        if not _knows_total(h) or epoch == 0:  # epoch 0: evaluated before training (eval_on_start)
             return None, False
         if spe:
             c = _epoch_candidates(h, spe, epoch, lo, hi)
