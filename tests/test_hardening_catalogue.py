@@ -172,6 +172,8 @@ CASES = [
     C("parse-directory", ["parse", "{d}"], words=["is a directory"]),
     C("parse-empty-file", ["parse", "{d}/e.log"], {"e.log": b""}, words=["e.log", "empty"]),
     C("parse-dev-null", ["parse", "/dev/null"], words=["/dev/null", "empty"]),
+    C("parse-dev-null-follow", ["parse", "/dev/null", "--follow"], words=["/dev/null", "empty"]),  # waited forever
+    C("parse-empty-stdin-follow", ["parse", "-", "--follow"], stdin=b"", words=["<stdin>", "empty"]),
     C("parse-empty-stdin", ["parse", "-"], stdin=b"", words=["<stdin>", "empty"]),
     C("parse-binary-garbage", ["parse", "{d}/g.bin"], {"g.bin": GARBAGE}, words=["g.bin", "no loss values"]),
     C("parse-lfs-pointer", ["parse", "{d}/p.jsonl"], {"p.jsonl": LFS}, words=["p.jsonl", "Git LFS pointer", "git lfs pull"]),
