@@ -424,7 +424,7 @@ def glued_bar(line: str, start: int) -> tuple[int, int] | None:
 class _State:
     __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
                  "last_eval_step", "last_eval_values", "block", "block_rows", "block_line", "bar_total",
-                 "ctx", "held", "pending", "ready", "spe", "spe_lo", "spe_hi")
+                 "ctx", "held", "pending", "ready", "tried", "spe", "spe_lo", "spe_hi")
 
     def __init__(self, ctx: ParseContext | None = None) -> None:
         self.ctx = ctx  # where the hints are (feed() sets it too)
@@ -433,6 +433,7 @@ class _State:
         self.held: list[Record] | None = None
         self.pending: list[_Pending] = []
         self.ready = False  # the held records can go (after the current line)
+        self.tried: tuple | None = None  # what _decide last found undecided
         self.spe: int | None = None  # steps per epoch of this run, once known exactly (0: not exact)
         self.spe_lo = 0.0  # what the train dicts read while holding say about it
         self.spe_hi = math.inf
@@ -688,7 +689,13 @@ def _resolve(st: _State, final: bool) -> bool:
 def _decide(st: _State, final: bool) -> bool:
     h = _hints(st) or {}
     first, last = max(1, math.ceil(st.spe_lo)), math.floor(st.spe_hi)
-    bounded = first <= last and last - first <= 512
+    if not final:
+        # most train dicts leave the whole numbers that fit as they were: nothing new to try
+        key = (first, last, len(st.pending))
+        if key == st.tried:
+            return False
+        st.tried = key
+    bounded = first <= last and (last - first + 1) * len(st.pending) <= 20_000
     fits = [s for s in range(first, last + 1)
             if all(_epoch_candidates(h, s, p.epoch, p.lo, p.hi) for p in st.pending)] if bounded else []
     if len(fits) == 1:
@@ -716,6 +723,7 @@ def _release(st: _State) -> list[Record]:
     st.held = None
     st.pending = []
     st.ready = False
+    st.tried = None
     return out
 
 
