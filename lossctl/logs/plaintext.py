@@ -68,10 +68,11 @@ _STEP = re.compile(
     r"|(?:训练次数|步数|迭代次数|迭代|步)\s*[:=：]?\s*(\d+))"
 )
 # pieces of a line: separators, 2+ spaces (not before a number: "loss  7.64" is one
-# pair), a number followed by a word, and two numbers in a row ("loss 8.73 11136 ms/iter")
+# pair), a number followed by a word, two numbers in a row ("loss 8.73 11136 ms/iter"), and a
+# closing bracket followed by a word ("Train Epoch: 1 [0/60000 (0%)] Loss: 2.46")
 _SEG_SPLIT = re.compile(
     r"\s*(?:[,;|\t，；]|\]\s*\[|\s-\s|\s{2,}(?!\s*[-+]?\d)|(?<=\d)\s+(?=[A-Za-z\u4e00-\u9fff])"
-    r"|(?<=\d)\s+(?=[-+]?\d))\s*"
+    r"|(?<=\d)\s+(?=[-+]?\d)|(?<=[\])])\s+(?=[A-Za-z\u4e00-\u9fff]))\s*"
 )
 _PAIR = re.compile(
     r"^(?P<label>[A-Za-z\u4e00-\u9fff][\w@/\-. \u4e00-\u9fff]*?)\s*(?:[:=：]\s*|\s+)"
@@ -93,6 +94,7 @@ _DROP_WORDS = {
     "time", "eta", "elapsed", "speed", "memory", "mem", "data", "throughput", "samples",
     "tokens", "dt", "tok/sec", "it/s", "s/it", "seed", "workers", "gpu", "bs",
     "batch_size", "batchsize", "duration", "secs", "seconds", "sec", "ms", "iters", "eta_s",
+    "id", "idx", "index",
 }
 _DROP_PARTS = ("scale", "weight", "type", "_fn", "function", "coef", "ratio_", "size", "time")
 # timing rates: "ms/batch 12.12", "s/it", "img/s"
@@ -210,6 +212,14 @@ def _analyze(marked: str) -> Analysis | None:
         if idx >= 0:
             pos = idx + len(seg)
         pm = _PAIR.match(seg) if seg else None
+        cut = seg.find(": ") if pm is None and seg else -1
+        while pm is None and cut >= 0:
+            # a heading before the pair: "Test set: Average loss: 0.0496"
+            sub = seg[cut + 2:].lstrip()
+            pm = _PAIR.match(sub)
+            if pm is not None:
+                idx += len(seg) - len(sub)
+            cut = seg.find(": ", cut + 2)
         if pm is None:
             continue
         value = to_float(pm.group("val"))
