@@ -468,8 +468,9 @@ def next_train_step(st: _State, ctx: ParseContext, explicit_step: float | None =
     if explicit_step is not None:
         st.train_count = int(explicit_step / _logging_steps(ctx))
         step = explicit_step
-    elif ctx.hparams.get("logging_first_step") and "logging_steps" in ctx.hparams:
-        # logs at step 1, then at logging_steps, 2 x logging_steps, ...
+    elif ctx.hparams.get("logging_first_step") and "logging_steps" in ctx.hparams and _logging_steps(ctx) != 1:
+        # logs at step 1, then at logging_steps, 2 x logging_steps, ... (with logging_steps=1
+        # the first step is logged once, like every other: the plain rule below)
         step = 1.0 if st.train_count == 1 else (st.train_count - 1) * _logging_steps(ctx)
     else:
         step = st.train_count * _logging_steps(ctx)
