@@ -90,6 +90,18 @@ def load_curves(source, log_format: str | None = None):
     return load(source, group=_diag_group, ordered=_diag_ordered, log_format=log_format)
 
 
+def _series(x, y, ep):
+    """``lossctl.diagnose._to_series`` without its copies when the points are already in
+    step order with one value per step (the usual case): the same arrays."""
+    import numpy as np
+
+    from lossctl.diagnose import Series, _to_series
+
+    if y.size and bool(np.all(x[1:] > x[:-1])):
+        return Series(x, y, ep)
+    return _to_series(x, y, ep)
+
+
 def curves_for(cs, run, *, consume: bool = False):
     """``lossctl.diagnose.Curves`` of one run of a CurveSet: what ``curves_from_frame``
     gives for the same run of ``parse_log``'s frame. ``consume``: drop the run's series
@@ -117,7 +129,7 @@ def curves_for(cs, run, *, consume: bool = False):
             if len(chosen) == 1:
                 s = get((run, (sp, chosen[0])))
                 _, ep, v = s.arrays()
-                return _to_series(cs.x(s, axis), v, ep)
+                return _series(cs.x(s, axis), v, ep)
             # several loss components (e.g. box/cls/dfl): their sum where all are present
             import pandas as pd
 

@@ -133,7 +133,8 @@ class CurveSet:
     def x(self, s: SeriesData, axis: str | None = None):
         """The x of every point of ``s`` as diagnose places it (``curves_from_frame``):
         on the run's axis, with a point that has no finite position put at the last
-        finite one before it in file order (0.0 when there is none)."""
+        finite one before it in file order (0.0 when there is none). May be a view of
+        the series' own step array (do not write to it)."""
         import numpy as np
 
         info = self.runs[s.run]
@@ -141,9 +142,10 @@ class CurveSet:
         step, epoch, _ = s.arrays()
         pos = np.frombuffer(s.nf_pos, dtype=np.int64) if len(s.nf_pos) else np.zeros(0, np.int64)
         if axis == "step":
+            if not pos.size:
+                return step  # a view: no copy
             x = step.copy()
-            if pos.size:
-                x[pos] = _np(s.nf_step)
+            x[pos] = _np(s.nf_step)
             return x
         # no finite step in the run: every point is in the nf_* arrays, in order
         if axis == "epoch":
