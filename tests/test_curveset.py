@@ -224,7 +224,7 @@ def test_duplicate_beyond_the_window_is_read_again_exactly(tmp_path, monkeypatch
     assert not any("both were kept" in n for n in cs.notes)
 
 
-def test_stdin_is_spooled_and_read_like_a_file(tmp_path):
+def test_stdin_gives_the_same_report_as_the_file(tmp_path):
     text = (LOGS / "hf-console--resumed-and-restarted.log").read_text(encoding="utf-8")
     p = tmp_path / "x.log"
     p.write_text(text, encoding="utf-8")
