@@ -116,8 +116,8 @@ def detect(sample: str) -> float:
     header = [h.strip().strip('"') for h in lines[0].split(d)]
     if len(header) < 2 or any(re.fullmatch(r"[-+.\deE]+", h) for h in header if h):
         return 0.0
-    if any(re.search(r"=|%\||<\d\d:\d\d|:\s*[-+]?\.?\d", h) for h in header):
-        return 0.0  # a progress bar or "key=value" / "Loss: 2.30" text, not column names
+    if any(re.search(r"=|%\||<\d\d:\d\d|:\s*[-+]?\.?\d|[A-Za-z]\s+[-+]?\.?\d[\d.eE+-]*$", h) for h in header):
+        return 0.0  # a progress bar or "key=value" / "Loss: 2.30" / "loss 0.04" text, not column names
     low = [h.lower() for h in header]
     n = len(header)
     # the parser skips (and counts) a row with the wrong number of cells, so a couple of

@@ -207,7 +207,7 @@ def _analyze(marked: str) -> Analysis | None:
     first_pair_at = None
     pos = 0
     for seg in _SEG_SPLIT.split(rest):
-        seg = seg.strip(" -:：[]")
+        seg = seg.strip(" -:：[].")  # ". Loss: 0.72" after "Epoch 0"
         idx = rest.find(seg, pos) if seg else -1
         if idx >= 0:
             pos = idx + len(seg)
