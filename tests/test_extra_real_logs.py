@@ -148,13 +148,14 @@ def ex_csv(path: Path):
 def ex_plaintext(path: Path):
     """pytorch/examples word_language_model: '| epoch 1 | 200/ 2983 batches | ... | loss  7.64',
     '| end of epoch 1 | ... | valid loss  5.53', '| End of training | test loss  5.33';
-    per-epoch summaries 'Train Loss: 0.0068, Train Acc: 35.43' / 'Val Loss: 0.0030'."""
+    per-epoch summaries 'Train Loss: 0.0068, Train Acc: 35.43' / 'Val Loss: 0.0030' (any case:
+    'train loss: 1.937, acc: tensor(0.3262, ...)<br>')."""
     out = []
     for ln in _lines(path):
-        m = re.search(r"\bTrain Loss:\s*" + NUM, ln)
+        m = re.search(r"(?i)\btrain loss:\s*" + NUM, ln)
         if m:
             out.append(("train", "loss", None, float(m.group(1))))
-        m = re.search(r"\b(?:Val|Validation) Loss:\s*" + NUM, ln)
+        m = re.search(r"(?i)\b(?:val|validation) loss:\s*" + NUM, ln)
         if m:
             out.append(("eval", "loss", None, float(m.group(1))))
         m = re.search(r"batches \|.*\| loss\s+" + NUM, ln)
