@@ -278,7 +278,10 @@ def _without_bars(lines: Iterable[tuple[int, str]], cache: dict) -> Iterator[tup
     decided: str | None = None
     held: list[tuple[int, str, bool]] = []
     for lineno, line in lines:
-        bar = _BAR.search(line) is not None and _is_candidate(line)
+        bar = "%|" in line and _BAR.search(line) is not None and _is_candidate(line)
+        if decided == "keep" or (decided == "drop" and not bar):
+            yield lineno, line
+            continue
         if decided is None and not bar and _is_candidate(line):
             analysis = _analysis_of(line, cache)[0]
             if analysis is not None and any(p[3] for p in analysis[3]):
