@@ -63,7 +63,7 @@ _EPOCH = re.compile(
     r"|第\s*(\d+)\s*(?:轮|个?\s*epoch|次迭代)|轮次?\s*[:：]\s*(\d+))"
 )
 _STEP = re.compile(
-    r"(?:(?<!/)\b(?:global[_ ]step|step|Step|STEP|iteration|Iteration|iter|Iter|batch|Batch|it)\b"
+    r"(?:(?<!/)\b(?:global[_ ]step|steps|Steps|step|Step|STEP|iteration|Iteration|iter|Iter|batch|Batch|it)\b"
     r"\s*[:=：#]?\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?(?:\s*\])?"
     r"|(?:训练次数|步数|迭代次数|迭代|步)\s*[:=：]?\s*(\d+))"
 )
@@ -248,6 +248,15 @@ def _analyze(marked: str) -> Analysis | None:
             cur = split
         fine = cur == "train" and metric == "loss" and not aggregate
         out.append((label, cur, metric, fine, aggregate, value_i))
+    # two pairs of one line that mean the same series ("loss: 5.55 lm loss: 5.51"): the
+    # one labelled exactly as its metric keeps it, the other keeps its own name
+    keys = [(o[1], o[2]) for o in out]
+    for n, o in enumerate(out):
+        if keys.count(keys[n]) > 1 and o[0].strip().lower() != o[2]:
+            same = [m for m in range(len(out)) if keys[m] == keys[n]]
+            if any(out[m][0].strip().lower() == o[2] for m in same):
+                own = re.sub(r"\W+", "_", o[0].strip().lower()).strip("_")
+                out[n] = (o[0], o[1], own, False, o[4], o[5])
     return (epoch_i, step_i, total_i, out)
 
 
