@@ -108,7 +108,8 @@ _BAR_HOLD = 2000
 _EPOCH_HEADER = re.compile(r"^[\W_]*(?:(?:Training|Train|TRAINING|TRAIN)\s+)?(?:epoch|Epoch|EPOCH)\s*[:\[]?\s*(\d+)(?:\s*(?:/|of)\s*\d+)?\s*\]?(?:[^\w.]|$)")
 # a pair that reports a record, not a point: "New best model saved with loss 1.16",
 # "Saving model at Epoch 1 with Validation Accuracy: 33.73%"
-_NOT_A_POINT = {"best", "saved", "saving", "lowest", "improved", "previous", "prev", "with"}
+_NOT_A_POINT = {"best", "saved", "saving", "lowest", "improved", "improve", "decreased", "increased",
+                "previous", "prev", "with"}
 _AGGREGATE = {"avg", "average", "mean", "epoch", "total", "overall", "running"}
 _BATCHY = {"batch", "step", "iter", "current", "minibatch"}
 _ZH = {"损失": "loss", "准确率": "accuracy", "正确率": "accuracy", "准确度": "accuracy",
