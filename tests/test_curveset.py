@@ -272,13 +272,13 @@ def test_stream_with_a_duplicate_beyond_the_window_is_read_again_from_its_copy(t
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
-@pytest.mark.parametrize("cmd", ["diagnose", "plot"])
-def test_endless_device_is_not_copied_forever(cmd, tmp_path, monkeypatch):
+def test_endless_device_is_not_copied_forever(tmp_path, monkeypatch):
     """/dev/zero is read as a stream: the reader gives up on its first 'line' (exit 2),
-    and the copy kept for a second reading stops there too and is removed."""
+    and the copy kept for a second reading stops there too and is removed. (plot reads
+    through the same load_curves; ~10 s: the reader's 32 MiB line limit.)"""
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    r = run_cli([cmd, "/dev/zero"])
+    r = run_cli(["diagnose", "/dev/zero"])
     assert r.code == 2 and "/dev/zero" in r.err
     assert list(tmp_path.iterdir()) == []
