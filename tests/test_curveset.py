@@ -282,3 +282,45 @@ def test_endless_device_is_not_copied_forever(tmp_path, monkeypatch):
     r = run_cli(["diagnose", "/dev/zero"])
     assert r.code == 2 and "/dev/zero" in r.err
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ property: any jsonl log
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_num = st.one_of(st.floats(-10, 10, allow_nan=False), st.sampled_from([float("nan"), float("inf"), 0.0]))
+_entry = st.fixed_dictionaries(
+    {"loss": _num},
+    optional={
+        "step": st.one_of(st.integers(0, 25), st.just(float("nan"))),
+        "epoch": st.one_of(st.floats(0, 4, allow_nan=False), st.just(float("nan"))),
+        "eval_loss": _num,
+        "learning_rate": _num,
+        "grad_norm": _num,
+        "accuracy": _num,
+    },
+)
+
+
+@settings(max_examples=60)
+@given(entries=st.lists(_entry, min_size=1, max_size=60), window=st.sampled_from([3, 50_000]))
+def test_any_jsonl_log_gives_parse_logs_curves(entries, window):
+    """Steps that repeat, go back (resumes, restarts), are NaN or missing, epochs without
+    steps, NaN/inf values; a tiny look-back window forces the exact second reading."""
+    import json
+    import tempfile
+
+    import lossctl.logs as logs
+
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logs, "PARSE_LOG_WINDOW", window)
+        mp.setattr(curveset, "WINDOW", window)
+        p = Path(d) / "x.jsonl"
+        p.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+        _frames.pop(str(p), None)
+        assert_same_as_frame(p)
+        _frames.pop(str(p), None)
+        assert_same_diagnosis(p)
+        _frames.pop(str(p), None)
+        assert_same_plot(p)
