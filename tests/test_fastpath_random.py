@@ -55,7 +55,7 @@ def make_log(seed: int, n: int = 400) -> str:
         elif r < 0.085:
             out.append("  {'loss': 1.25 , 'learning_rate':1e-05,'epoch':0.5}\n")
         elif r < 0.087:
-            out.append(rnd.choice(["{'eval_loss':0.5,'epoch':1.0}\n", "{'eval_loss': 0.25 , 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_acc': 'n/a', 'epoch': 1.0}\n", "{'loss': 1.0, 'epoch': None}\n", "{'eval_loss': nan, 'epoch': 1.0}\n", "{'loss': 1.5, 'grad_norm': 'abc', 'learning_rate': 1e-05, 'epoch': 0.5}\n", "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5, 'note': 'x'}\n", "[{'loss': 1.5, 'epoch': 0.5}]\n"]))
+            out.append(rnd.choice(["{'eval_loss':0.5,'epoch':1.0}\n", "{'eval_loss': 0.25 , 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_acc': 'n/a', 'epoch': 1.0}\n", "{'loss': 1.0, 'epoch': None}\n", "{'eval_loss': nan, 'epoch': 1.0}\n", "{'loss': 1.5, 'grad_norm': 'abc', 'learning_rate': 1e-05, 'epoch': 0.5}\n", "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5, 'note': 'x'}\n", "[{'loss': 1.5, 'epoch': 0.5}]\n", "{'eval_loss': 0.5, 'eval_runtime': 1.0,\n 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_run\ntime': 1.0, 'epoch': 1.0}\n"]))
         elif r < 0.09:
             out.append("[rank0]: {'loss': 1.75, 'epoch': 0.6}\n")
     return "".join(out)

@@ -398,7 +398,8 @@ def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_sl
     lines. None: it needed the slow way and ``allow_slow`` was off (nothing was read)."""
     n = chunk.count(b"\n")
     if (chunk.count(b"{") == n and not any(g in chunk for g in _GATE_BYTES) and not _LIST_DICT_RE.search(chunk)
-            and not ctx.hparams.get("logging_first_step") and st.held is None):
+            and not ctx.hparams.get("logging_first_step") and st.held is None
+            and st.wrap is None):
         saved = _snapshot(st, w)
         try:
             if not (first_key_only and _pairs_chunk(chunk, n, st, ctx, w, canon, parts)) and not _shape_chunk(
@@ -589,7 +590,8 @@ def _adopt(child, st, ctx, w: _Writer, out) -> bool:
         if not rep or not rep["ok"] or os.waitstatus_to_exitcode(status) != 0:
             return False
         if (st.train_count != rep["k"] or st.run != 0 or st.banner or st.block is not None
-                or hf_console._logging_steps(ctx) != rep["ls"] or hf_console.plan_key(st) != rep.get("plan")):
+                or hf_console._logging_steps(ctx) != rep["ls"] or hf_console.plan_key(st) != rep.get("plan")
+                or st.wrap is not None):
             return False
         parts: list[str] = []
         w.flush_eval(parts)

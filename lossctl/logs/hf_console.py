@@ -13,6 +13,8 @@ What is read:
   counted as a skipped line that names the key; the dict's other numbers are read.
   ``None``, ``True``/``False``, nested lists/dicts and strings under keys that are not
   metric names (``'model': 'bert'``) are legitimate non-numbers: not read, not counted.
+  A metric dict cut at the end of its line (a hard-wrapped terminal capture, pprint)
+  is read together with the next few lines (:data:`WRAP_LINES`).
   Dicts that are not metric dicts (``fsdp_config={...}``, label maps) are ignored:
   a metric dict has a key such as ``loss``, ``epoch``, ``learning_rate`` or an
   ``eval_``/``train_``/``test_`` prefix, and is not the value of an assignment;
@@ -424,10 +426,13 @@ def glued_bar(line: str, start: int) -> tuple[int, int] | None:
 class _State:
     __slots__ = ("run", "train_count", "last_train_step", "started", "banner", "entry",
                  "last_eval_step", "last_eval_values", "block", "block_rows", "block_line", "bar_total",
-                 "ctx", "held", "pending", "ready", "tried", "spe", "spe_lo", "spe_hi")
+                 "ctx", "held", "pending", "ready", "tried", "spe", "spe_lo", "spe_hi", "wrap")
 
     def __init__(self, ctx: ParseContext | None = None) -> None:
         self.ctx = ctx  # where the hints are (feed() sets it too)
+        # a metric dict cut at the end of its line (a hard-wrapped terminal capture, pprint):
+        # (its first line, where the dict starts, the next lines read so far); see _wrapped
+        self.wrap: tuple[str, int, list[str], int | None] | None = None  # + the first line's number
         # eval dicts whose step waits for the steps per epoch (see _place_eval): while
         # ``held`` is a list, every record read is held in it, in log order
         self.held: list[Record] | None = None
@@ -917,8 +922,57 @@ def _resume(st: _State, ctx: ParseContext, global_step: int) -> None:
 def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
     """Records read from one cleaned line (the parser's state is in ``st``)."""
     st.ctx = ctx
-    out = _feed(line, st, ctx)
+    out = _wrapped(line, st, ctx) if st.wrap is not None else _feed(line, st, ctx)
     return _through_hold(st, out) if st.held is not None else out
+
+
+# A metric dict whose line ends before the dict does is read together with the next lines
+# (at most WRAP_LINES more, WRAP_CHARS in all): terminal captures hard-wrap long lines
+# ("...'eval_samples_per_sec" / "ond': 100.1, 'epoch': 0.15}") and pprint breaks long
+# dicts after a comma. The lines are joined as they are (the reader has stripped them,
+# so a pprint break loses only a space). A dict that does not end within them is counted
+# as an incomplete dict and its lines are read one by one, as if nothing was joined.
+WRAP_LINES = 4
+WRAP_CHARS = 8192
+_WRAP_KEY_RE = re.compile(r"""['"](?:[\w./-]*loss|(?:eval|train|test|predict)_[\w./-]+|epoch|learning_rate|grad_norm)['"]\s*:""")
+
+
+def _wrapped(line: str, st: _State, ctx: ParseContext) -> list[Record]:
+    first, start, more, first_no = st.wrap
+    if line:
+        more.append(line)
+        text = first[start:] + "".join(more)
+        pairs, end = dict_pairs(text, 0)
+        if pairs is not None:
+            st.wrap = None
+            out: list[Record] = []
+            if pairs is CALL:
+                ctx.skip(getattr(ctx, "lineno", None),
+                         "a dict that contains a call (not read: lossctl never evaluates log text)")
+            elif is_metric_dict(pairs):
+                out.extend(_entry_records(pairs, st, ctx, glued_bar(first, start)))
+            rest = text[end:].strip()
+            if rest:
+                out.extend(_feed(rest, st, ctx))
+            return out
+        if (end >= len(text) or "}" not in text) and len(more) < WRAP_LINES and len(text) <= WRAP_CHARS:
+            return []  # still open: wait for the next line
+    # not a dict after all (or an empty line): read the lines as they are, each with its
+    # own line number
+    st.wrap = None
+    now = getattr(ctx, "lineno", None)
+    if first_no is not None:
+        ctx.lineno = first_no
+    out = _feed(first, st, ctx, start=start + 1, count_cut=start)
+    for i, m in enumerate(more, start=1):
+        if first_no is not None:
+            ctx.lineno = first_no + i
+        out.extend(_feed(m, st, ctx) if st.wrap is None else _wrapped(m, st, ctx))
+    if now is not None:
+        ctx.lineno = now
+    if not line:
+        out.extend(_feed(line, st, ctx) if st.wrap is None else _wrapped(line, st, ctx))
+    return out
 
 
 def _hparams_line(line: str, st: _State, ctx: ParseContext) -> None:
@@ -934,8 +988,15 @@ def _hparams_line(line: str, st: _State, ctx: ParseContext) -> None:
     read_hparams(line, ctx)
 
 
-def _feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
+def _feed(line: str, st: _State, ctx: ParseContext, start: int | None = None,
+          count_cut: int | None = None) -> list[Record]:
+    """``start``: go on reading ``line`` from there (the rest of a line whose dict was
+    waited for in vain; ``count_cut``: where that dict began, counted as incomplete)."""
     out: list[Record] = []
+    if start is not None:
+        if "loss" in line[count_cut:count_cut + 200] and not _assigned(line, count_cut):
+            ctx.skip(getattr(ctx, "lineno", None), "an incomplete or malformed dict")
+        return _dicts(line, line.find("{", start), st, ctx, out, wrap=False)
     if not line:
         if st.block is not None:
             out.extend(_block_records(st, ctx))
@@ -966,6 +1027,11 @@ def _feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
         elif ("=" in line or ":" in line) and any(h in line for h in _HP_HINTS):
             _hparams_line(line, st, ctx)
         return out
+    return _dicts(line, start, st, ctx, out, wrap=True)
+
+
+def _dicts(line: str, start: int, st: _State, ctx: ParseContext, out: list[Record], wrap: bool) -> list[Record]:
+    """The dicts of ``line`` from ``start`` on."""
     while start >= 0:
         if line.startswith("{'", start) or line.startswith('{"', start) or _CALL_KEY_RE.match(line, start):
             pairs, end = dict_pairs(line, start)
@@ -976,6 +1042,10 @@ def _feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
                 start = line.find("{", max(end, start + 1))
                 continue
             if pairs is None:
+                if (wrap and (end >= len(line) or line.find("}", start) < 0) and len(line) - start <= WRAP_CHARS and _WRAP_KEY_RE.search(line, start)
+                        and not _assigned(line, start)):
+                    st.wrap = (line, start, [], getattr(ctx, "lineno", None))  # the dict goes on below
+                    return out
                 if "loss" in line[start:start + 200] and not _assigned(line, start):
                     ctx.skip(getattr(ctx, "lineno", None), "an incomplete or malformed dict")
                 start = line.find("{", start + 1)
@@ -996,7 +1066,9 @@ def finish(st: _State, ctx: ParseContext) -> list[Record]:
     """Records still held when the input ends (eval dicts waiting for their step, an
     unterminated metrics block)."""
     st.ctx = ctx
-    out = _block_records(st, ctx) if st.block is not None else []
+    out = _wrapped("", st, ctx) if st.wrap is not None else []
+    if st.block is not None:
+        out.extend(_block_records(st, ctx))
     if st.held is not None:
         _resolve(st, final=True)
         out = _through_hold(st, out)
