@@ -39,6 +39,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from lossctl._io import Prefixed
 from lossctl.errors import InputError, MissingDependency, UsageError
 
 INPUT_FORMATS = ("auto", "json", "jsonl", "csv", "tsv", "npy", "npz", "parquet")
@@ -223,28 +224,6 @@ def parse_inline(text: str, what: str) -> Any:
 # ---------------------------------------------------------------- opening a source
 
 
-class _Prefixed(io.RawIOBase):
-    """A stream that replays ``head`` and then continues with ``rest``."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if len(self._head):
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(b))
-        n = len(data)
-        b[:n] = data
-        return n
-
-
 class _Gunzip(io.RawIOBase):
     """A gzip stream whose damage is an :class:`InputError` naming the file, at any read.
 
@@ -343,7 +322,7 @@ def _open(path: str) -> _Opened:
         # stream: the fast paths that reopen or seek the file by path would find it empty
         disk = path if regular else None
     magic = _read_head(raw, 2)
-    stream: IO[bytes] = io.BufferedReader(_Prefixed(magic, raw), buffer_size=1 << 20)
+    stream: IO[bytes] = io.BufferedReader(Prefixed(magic, raw), buffer_size=1 << 20)
     compressed = False
     if magic == b"\x1f\x8b":
         compressed = True
@@ -360,7 +339,7 @@ def _open(path: str) -> _Opened:
             head += more
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"is not a readable gzip file ({e})", source=name) from None
-    stream = io.BufferedReader(_Prefixed(head, stream), buffer_size=1 << 20)
+    stream = io.BufferedReader(Prefixed(head, stream), buffer_size=1 << 20)
     if disk is not None:
         # the fast paths reopen the file by path; keep ours for progress only
         pass

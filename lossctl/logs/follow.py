@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from lossctl._io import Prefixed
 from lossctl.errors import InputError
 from lossctl.logs import reader, tidy
 from lossctl.logs.base import ParseContext, Record
@@ -242,32 +243,7 @@ class PipeHead:
     def stream_all(self) -> io.BufferedReader:
         head = bytes(self.data)
         self.data = bytearray()
-        return io.BufferedReader(_HeadThen(head, None if self.eof else self.stream))
-
-
-class _HeadThen(io.RawIOBase):
-    """``head`` bytes, then the rest of ``rest``."""
-
-    def __init__(self, head: bytes, rest) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if len(self._head):
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        if self._rest is None:
-            return 0
-        data = self._rest.read(len(b))
-        if not data:
-            return 0
-        b[: len(data)] = data
-        return len(data)
+        return io.BufferedReader(Prefixed(head, None if self.eof else self.stream))
 
 
 def follow_records(path, module, ctx: ParseContext, *, stop: Callable[[], bool] = lambda: False,
