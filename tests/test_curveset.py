@@ -324,3 +324,31 @@ def test_any_jsonl_log_gives_parse_logs_curves(entries, window):
         assert_same_diagnosis(p)
         _frames.pop(str(p), None)
         assert_same_plot(p)
+
+
+@pytest.mark.parametrize("back, windows", [(10, [20]), (100, [20, 160]), (500, [20, 160, None])])
+def test_readings_until_the_window_covers_the_duplicates(tmp_path, monkeypatch, back, windows):
+    """A duplicate within the window: one reading; beyond it: a second one with an 8x
+    window; beyond that too: a last one without limit. Always parse_log's curves."""
+    import lossctl.logs as logs
+
+    seen = []
+    real = logs.RecordStream
+
+    def spy(*a, **k):
+        seen.append(k.get("window"))
+        return real(*a, **k)
+
+    n = 600
+    rows = [(s, 3.0 - s / 1000) for s in range(1, n + 1)] + [(n + 1 - back, 9.0)] + [(n + 1, 1.0)]
+    p = tmp_path / "late.jsonl"
+    p.write_text("".join(f'{{"step": {s}, "loss": {v}}}\n' for s, v in rows), encoding="utf-8")
+    monkeypatch.setattr(curveset, "WINDOW", 20)
+    monkeypatch.setattr(logs, "RecordStream", spy)
+    cs = curveset.load_curves(str(p))
+    assert seen == windows
+    want = parse_log(str(p))
+    step, _, value = cs.get(1, ("train", "loss")).arrays()
+    assert np.array_equal(step, want["step"].to_numpy(np.float64)) and np.array_equal(value, want["value"].to_numpy())
+    assert value[n - back] == 9.0 and step.size == n + 1
+    assert cs.attrs == dict(want.attrs)

@@ -19,9 +19,11 @@ exactly what a whole DataFrame would give:
 The result (:class:`CurveSet`) has the ``attrs`` of ``parse_log``'s frame (format,
 hparams, summary, skipped lines, notes, source) and the series as numpy arrays.
 
-De-duplication is exact as in ``parse_log``: a look-back window of records, and in
-the rare case of a duplicate further back than that, a second, exact reading (which
-holds the records of the whole log, as ``parse_log`` does then). A log from stdin or
+De-duplication is exact as in ``parse_log``: a look-back window of records
+(``WINDOW``); in the rare case of a duplicate further back than that (the window's
+``late_duplicates``), the log is read again with a window 8 times longer, and if that
+is still not enough, a last time without limit (holding every record, as
+``parse_log`` does then). A log from stdin or
 a pipe, which cannot be read twice, is copied to a temporary file (``TMPDIR``) as it
 is read, for that second reading (deleted at the end).
 """
@@ -263,18 +265,18 @@ def load_curves(source, *, group: Group | None = None, ordered: Callable[[Hashab
     try:
         if src.path is None and src._data is None:
             src, copy = _teed(src)
-        cs = CurveSet()
-        stream = RecordStream(src, log_format=log_format, run=run, window=WINDOW)
-        cs._consume(stream, group, ordered)
-        if stream.ctx.__dict__.get("late_duplicates"):
-            # a step logged again further back than the window: read again, exactly
+        for window in (WINDOW, WINDOW * 8, None):
+            cs = CurveSet()
+            stream = RecordStream(src, log_format=log_format, run=run, window=window)
+            cs._consume(stream, group, ordered)
+            if not stream.ctx.__dict__.get("late_duplicates"):
+                break  # no step came back after it left the window: exact
+            # a step logged again further back than the window: read again with a
+            # longer one (then without limit, holding every record, as parse_log does)
             if copy is not None:
                 src = reader.LogSource(src.name, path=copy.complete(src.name))
             else:
                 src = reader.LogSource(src.name, path=src.path, data=src._data)
-            cs = CurveSet()
-            stream = RecordStream(src, log_format=log_format, run=run, window=None)
-            cs._consume(stream, group, ordered)
         cs.attrs = stream_attrs(stream)
         return cs
     finally:
