@@ -53,9 +53,10 @@ def _is_candidate(p: Path) -> bool:
 # ------------------------------------------------------------------ curves of a log
 #
 # diagnose reads only the series it uses (lossctl.logs.curveset: streamed records into
-# compact arrays, bounded memory) instead of parse_log's table of every record. The
-# curves are exactly those lossctl.diagnose.curves_from_frame() takes from that table
-# (tests/test_diagnose_streamed.py compares both on every fixture and real log).
+# compact arrays: memory grows with the points kept, not with the records of the log)
+# instead of parse_log's table of every record. The curves are exactly those
+# lossctl.diagnose.curves_from_frame() takes from that table (tests/test_curveset.py
+# compares both on every fixture and real log, and on generated logs).
 
 _LOSS_NAMES = ("loss", "total_loss")
 
@@ -105,7 +106,8 @@ def _series(x, y, ep):
 def curves_for(cs, run, *, consume: bool = False):
     """``lossctl.diagnose.Curves`` of one run of a CurveSet: what ``curves_from_frame``
     gives for the same run of ``parse_log``'s frame. ``consume``: drop the run's series
-    from ``cs`` as they are used (the Curves are copies; halves the peak memory)."""
+    from ``cs`` as they are used (the Curves then hold the only reference to the points:
+    copies, or the same arrays when they are already in step order)."""
     import numpy as np
 
     from lossctl.diagnose import Curves, _empty, _pick_loss, _to_series
