@@ -137,7 +137,6 @@ def main() -> int:
     lit.write_text(LITERAL_EVAL_LOOP)
 
     if log1m:
-        check_loss_column(log1m)
         compare("1. loss only, 1M steps: lossctl parse --metric loss --split train --format csv  vs  awk",
                 LOSSCTL + ["parse", str(log1m), "--metric", "loss", "--split", "train", "--format", "csv"],
                 ["awk", "-F'loss': ", "NF>1 {split($2,a,\",\"); print a[1]}", str(log1m)],
@@ -155,6 +154,10 @@ def main() -> int:
             _, r, n = run(LOSSCTL + ["parse", str(log), "--format", fmt], OUT / "rss.out")
             sizes.append(f"{log.name}: {r} MB ({n:,} lines)")
         print(f"  {label:22s} " + "   ".join(sizes))
+    if log1m:
+        # last: this process's own peak would show in the RSS of every child started after
+        # it (Linux keeps the peak across exec)
+        check_loss_column(log1m)
     for f in ("ours.out", "base.out", "rss.out"):
         (OUT / f).unlink(missing_ok=True)
     return 0
