@@ -321,6 +321,23 @@ def _to_series(x, y, ep) -> Series:
     return Series(x[keep], y[keep], ep[keep])
 
 
+def sum_of_parts(x, names, value, epoch):
+    """A loss made of parts (YOLO box + cls + dfl): at each x where every part has a value,
+    their sum (the last value of a part logged twice at one x), with the epoch last seen there."""
+    import numpy as np
+    import pandas as pd
+
+    sub = pd.DataFrame({"x": x, "m": names, "v": value, "e": epoch})
+    sub = sub.drop_duplicates(["x", "m"], keep="last")
+    wide = sub.pivot(index="x", columns="m", values="v").dropna(how="any")
+    ep = sub.groupby("x")["e"].last().reindex(wide.index)
+    return _to_series(
+        wide.index.to_numpy(dtype=np.float64),
+        wide.sum(axis=1, min_count=1).to_numpy(dtype=np.float64),
+        ep.to_numpy(dtype=np.float64),
+    )
+
+
 def curves_from_frame(df, run=None) -> Curves:
     """Pick the loss, eval loss, learning rate and grad norm of one run from a tidy frame."""
     import pandas as pd
@@ -376,15 +393,7 @@ def curves_from_frame(df, run=None) -> Curves:
             # several loss components (e.g. box/cls/dfl): their sum where all are present
             m = np.sort(np.concatenate([groups[(sp, k)] for k in chosen]))
             names_m = df["metric"].to_numpy()[m].astype(str)
-            sub = pd.DataFrame({"x": xall[m], "m": names_m, "v": value[m], "e": epoch[m]})
-            sub = sub.drop_duplicates(["x", "m"], keep="last")
-            wide = sub.pivot(index="x", columns="m", values="v").dropna(how="any")
-            ep = sub.groupby("x")["e"].last().reindex(wide.index)
-            return _to_series(
-                wide.index.to_numpy(dtype=np.float64),
-                wide.sum(axis=1, min_count=1).to_numpy(dtype=np.float64),
-                ep.to_numpy(dtype=np.float64),
-            )
+            return sum_of_parts(xall[m], names_m, value[m], epoch[m])
         return _empty()
 
     train = series_for(("train",), None)

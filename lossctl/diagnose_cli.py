@@ -110,7 +110,7 @@ def curves_for(cs, run, *, consume: bool = False):
     copies, or the same arrays when they are already in step order)."""
     import numpy as np
 
-    from lossctl.diagnose import Curves, _empty, _pick_loss, _to_series
+    from lossctl.diagnose import Curves, _empty, _pick_loss, sum_of_parts
     from lossctl.logs.curveset import RunInfo
 
     info = cs.runs.get(run) or RunInfo(run, 0)
@@ -133,23 +133,13 @@ def curves_for(cs, run, *, consume: bool = False):
                 _, ep, v = s.arrays()
                 return _series(cs.x(s, axis), v, ep)
             # several loss components (e.g. box/cls/dfl): their sum where all are present
-            import pandas as pd
-
             parts = [get((run, (sp, k))) for k in chosen]
             order = np.argsort(np.concatenate([p.rows(info.first_seq) for p in parts]), kind="stable")
             x = np.concatenate([cs.x(p, axis) for p in parts])[order]
             names_m = np.concatenate([np.full(len(p), k) for p, k in zip(parts, chosen)])[order].astype(str)
             v = np.concatenate([p.arrays()[2] for p in parts])[order]
             e = np.concatenate([p.arrays()[1] for p in parts])[order]
-            sub = pd.DataFrame({"x": x, "m": names_m, "v": v, "e": e})
-            sub = sub.drop_duplicates(["x", "m"], keep="last")
-            wide = sub.pivot(index="x", columns="m", values="v").dropna(how="any")
-            ep = sub.groupby("x")["e"].last().reindex(wide.index)
-            return _to_series(
-                wide.index.to_numpy(dtype=np.float64),
-                wide.sum(axis=1, min_count=1).to_numpy(dtype=np.float64),
-                ep.to_numpy(dtype=np.float64),
-            )
+            return sum_of_parts(x, names_m, v, e)
         return _empty()
 
     train = series_for(("train",), None)

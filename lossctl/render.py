@@ -154,19 +154,20 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
             step = part["step"].to_numpy(dtype=np.float64, na_value=np.nan)
             epoch = part["epoch"].to_numpy(dtype=np.float64, na_value=np.nan)
             value = part["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-            use_epoch = not np.isfinite(step).any() or (
-                np.isfinite(epoch).all() and np.array_equal(step, epoch)
-            )
-            x = epoch if use_epoch else step
-            order = np.argsort(x, kind="stable")
-            bits = []
-            if file_label:
-                bits.append(file_label)
-            if len(runs) > 1:
-                bits.append(f"run {run}")
-            bits.append(split)
-            curves.append(Curve(" ".join(bits), x[order], value[order], epoch[order], bool(use_epoch)))
+            curves.append(_curve(step, epoch, value, file_label, run if len(runs) > 1 else None, split))
     return curves
+
+
+def _curve(step, epoch, value, file_label: str | None, run: int | None, split: str) -> Curve:
+    """One plotted series: on the epoch axis when the steps say nothing more (none finite,
+    or equal to the epochs), else on the step axis; sorted by x (stable)."""
+    import numpy as np
+
+    use_epoch = not np.isfinite(step).any() or (np.isfinite(epoch).all() and np.array_equal(step, epoch))
+    x = epoch if use_epoch else step
+    order = np.argsort(x, kind="stable")
+    label = " ".join(b for b in (file_label, f"run {run}" if run is not None else None, split) if b)
+    return Curve(label, x[order], value[order], epoch[order], bool(use_epoch))
 
 
 def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label: str | None,
@@ -228,18 +229,7 @@ def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label:
             if s is None or not len(s):
                 continue
             step, epoch, value = s.arrays()
-            use_epoch = not np.isfinite(step).any() or (
-                np.isfinite(epoch).all() and np.array_equal(step, epoch)
-            )
-            x = epoch if use_epoch else step
-            order = np.argsort(x, kind="stable")
-            bits = []
-            if file_label:
-                bits.append(file_label)
-            if len(runs) > 1:
-                bits.append(f"run {r}")
-            bits.append(split)
-            curves.append(Curve(" ".join(bits), x[order], value[order], epoch[order], bool(use_epoch)))
+            curves.append(_curve(step, epoch, value, file_label, r if len(runs) > 1 else None, split))
     return curves
 
 
