@@ -88,7 +88,7 @@ def load_curves(source, log_format: str | None = None):
     """The series diagnose needs from one log (a CurveSet)."""
     from lossctl.logs.curveset import load_curves as load
 
-    return load(source, group=_diag_group, ordered=_diag_ordered, log_format=log_format)
+    return load(source, group=_diag_group, ordered=_diag_ordered, log_format=log_format, by_name=False)
 
 
 def _series(x, y, ep):

@@ -182,7 +182,11 @@ def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label:
     def group(split: str, m: str, name: str):
         return split if (m == metric or name == metric) else None
 
-    cs = load_curves(path, group=group, log_format=log_format, run=run)
+    from lossctl.logs.tidy import canonical
+
+    # a record named like ``metric`` has it as its canonical metric too: the names are not needed
+    by_name = canonical(metric)[1] != metric
+    cs = load_curves(path, group=group, log_format=log_format, run=run, by_name=by_name)
     if cs.n_records == 0:
         raise errors.InputError("no records in the log", source=source)
     if not cs.series:

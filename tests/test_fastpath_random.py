@@ -55,7 +55,7 @@ def make_log(seed: int, n: int = 400) -> str:
         elif r < 0.085:
             out.append("  {'loss': 1.25 , 'learning_rate':1e-05,'epoch':0.5}\n")
         elif r < 0.087:
-            out.append(rnd.choice(["{'eval_loss':0.5,'epoch':1.0}\n", "{'eval_loss': 0.25 , 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_acc': 'n/a', 'epoch': 1.0}\n", "{'loss': 1.0, 'epoch': None}\n", "{'eval_loss': nan, 'epoch': 1.0}\n", "{'loss': 1.5, 'grad_norm': 'abc', 'learning_rate': 1e-05, 'epoch': 0.5}\n", "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5, 'note': 'x'}\n", "[{'loss': 1.5, 'epoch': 0.5}]\n", "{'eval_loss': 0.5, 'eval_runtime': 1.0,\n 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_run\ntime': 1.0, 'epoch': 1.0}\n"]))
+            out.append(rnd.choice(["{'eval_loss':0.5,'epoch':1.0}\n", "{'eval_loss': 0.25 , 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_acc': 'n/a', 'epoch': 1.0}\n", "{'loss': 1.0, 'epoch': None}\n", "{'eval_loss': nan, 'epoch': 1.0}\n", "{'loss': 1.5, 'grad_norm': 'abc', 'learning_rate': 1e-05, 'epoch': 0.5}\n", "{'loss': 1.5, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': 0.5, 'note': 'x'}\n", "[{'loss': 1.5, 'epoch': 0.5}]\n", "{'eval_loss': 0.5, 'eval_runtime': 1.0,\n 'epoch': 1.0}\n", "{'eval_loss': 0.5, 'eval_run\ntime': 1.0, 'epoch': 1.0}\n", '{"loss": 1.0, "step": 3}\n', '{"loss": 1.0, "epoch": NaN}\n']))
         elif r < 0.09:
             out.append("[rank0]: {'loss': 1.75, 'epoch': 0.6}\n")
     return "".join(out)
@@ -105,3 +105,47 @@ def test_the_random_logs_do_exercise_the_fast_path(tmp_path):
         p.write_text(make_log(seed), encoding="utf-8")
         used += fastpath.run(iter_records(p), io.StringIO()) is not None
     assert used >= 6  # the others have glued bars: record path
+
+
+def _curveset_state(cs):
+    series = {}
+    for key, s in cs.series.items():
+        step, epoch, value = s.arrays()
+        series[key] = repr((step.tolist(), epoch.tolist(), value.tolist(), None if s.seq is None else list(s.seq),
+                            list(s.nf_pos)))
+    runs = {r: (i.first_seq, i.rows, i.any_step, i.any_epoch, list(i.present)) for r, i in cs.runs.items()}
+    return cs.attrs, cs.n_records, list(cs.metrics), runs, series
+
+
+@pytest.mark.parametrize("seed", range(0, 24, 3))
+def test_diagnose_curves_through_the_fast_path_equal_the_records(tmp_path, monkeypatch, seed):
+    """diagnose and plot read big HF console logs through the fast CSV path
+    (curveset._FastSink): the same CurveSet as from the records, to the last attribute."""
+    from lossctl import diagnose_cli
+    from lossctl.logs import curveset
+
+    p = tmp_path / "train.log"
+    p.write_text(make_log(seed, n=1500), encoding="utf-8")
+    used = []
+    real = curveset._fast_curves
+    monkeypatch.setattr(curveset, "_fast_curves", lambda *a, **k: used.append(1) or real(*a, **k))
+    monkeypatch.setattr(curveset, "FAST_PARSE_CHARS", 3000)  # the CSV is parsed in many pieces
+    fast = curveset.load_curves(p, group=diagnose_cli._diag_group, ordered=lambda label: True, by_name=False)
+    slow = curveset.load_curves(p, group=diagnose_cli._diag_group, ordered=lambda label: True)
+    assert used == [1]
+    assert _curveset_state(fast) == _curveset_state(slow)
+    assert fast.n_records > 1000
+
+
+def test_the_fast_curves_are_used_when_the_fast_path_applies(tmp_path, monkeypatch):
+    from lossctl import diagnose_cli
+    from lossctl.logs import curveset
+
+    p = tmp_path / "train.log"
+    p.write_text("".join(f"{{'loss': {3 / s:.4f}, 'learning_rate': 1e-05, 'epoch': {s / 100:.2f}}}\n"
+                         for s in range(1, 101)), encoding="utf-8")
+    monkeypatch.setattr(curveset.CurveSet, "_consume", lambda *a, **k: pytest.fail("read record by record"))
+    cs = diagnose_cli.load_curves(str(p))
+    assert cs.n_records == 200 and cs.format == "hf-console"
+    step, _, value = cs.get(1, ("train", "loss")).arrays()
+    assert step.tolist() == list(range(1, 101)) and value[0] == 3.0 and value[-1] == 0.03

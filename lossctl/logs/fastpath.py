@@ -43,7 +43,7 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # dicts inside lists ([{'...) by a regex.)
 _GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
 _LIST_DICT_RE = re.compile(rb"\[\{")
-_STEP_KEY_RE = re.compile(rb"step': ")
+_STEP_KEY_RE = re.compile(rb"step['\"]\s*:")
 _GLUED_RE = re.compile(rb"\][ \t]*\{['\"]")
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
 _PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n']*)")
@@ -262,6 +262,11 @@ class _Writer:
         self.pending_eval: dict[tuple[str, str], str] = {}  # eval rows of the current step
         self.pending_step = None
         self.loss_any = False
+        # eval records of the current eval step, to count the ones logged again there (as
+        # the record path's de-duplication, which says how many it dropped)
+        self.dups = 0
+        self.eval_seen: set[tuple[str, str]] = set()
+        self.eval_seen_at: tuple | None = None
         if header:
             out.write(sep.join(("run", "step", "epoch", "split", "metric", "value")) + "\n")
 
@@ -274,6 +279,16 @@ class _Writer:
             mid = self.names[key] = f"{_quote(split, self.sep)}{self.sep}{_quote(metric, self.sep)}" if ok else None
         return mid
 
+    def seen_eval(self, run: int, step, series) -> None:
+        if self.eval_seen_at != (run, step):
+            self.eval_seen_at = (run, step)
+            self.eval_seen = set()
+        for key in series:
+            if key in self.eval_seen:
+                self.dups += 1
+            else:
+                self.eval_seen.add(key)
+
     def flush_eval(self, parts: list[str]) -> None:
         if self.pending_eval:
             parts.extend(self.pending_eval.values())
@@ -284,6 +299,8 @@ class _Writer:
         if not self.loss_any and tidy.is_loss(r.metric):
             self.loss_any = True
         run = r.run + 1
+        if r.split != "train":
+            self.seen_eval(run, r.step, ((r.split, r.metric),))
         if self.run is not None and run != self.run:
             return
         mid = self.wanted(r.name, r.split, r.metric)
@@ -385,6 +402,8 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
         w.add_record(r, parts)
     w.flush_eval(parts)
     out.write("".join(parts))
+    if w.dups:
+        ctx.note(tidy.duplicates_note(w.dups))
     if not w.loss_any:
         names = {n for (n, _, _) in w.names}
         stream.metrics_seen.update(dict.fromkeys(sorted(names)))
@@ -544,7 +563,8 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
             "ok": ok and not first_eval and not st.banner, "k": k, "ls": ls, "plan": hf_console.plan_key(st),
             "state": [getattr(st, a) for a in _STATE], "eval_values": list(st.last_eval_values.items()),
             "pending": list(w2.pending_eval.items()), "pending_step": w2.pending_step,
-            "rows": w2.rows, "loss_any": w2.loss_any,
+            "rows": w2.rows, "loss_any": w2.loss_any, "dups": w2.dups,
+            "eval_seen": sorted(w2.eval_seen), "eval_seen_at": w2.eval_seen_at,
         }
         data = json.dumps(report).encode()
         while data:
@@ -605,6 +625,9 @@ def _adopt(child, st, ctx, w: _Writer, out) -> bool:
         w.pending_eval = dict((k, v) for k, v in rep["pending"])
         w.pending_step = tuple(rep["pending_step"]) if rep["pending_step"] else None
         w.rows += rep["rows"]
+        w.dups += rep["dups"]
+        w.eval_seen = set(map(tuple, rep["eval_seen"]))
+        w.eval_seen_at = tuple(rep["eval_seen_at"]) if rep["eval_seen_at"] is not None else None
         w.loss_any = w.loss_any or rep["loss_any"]
         return True
     finally:
@@ -616,11 +639,11 @@ _STATE = ("run", "train_count", "last_train_step", "started", "banner", "entry",
 
 def _snapshot(st, w: _Writer):
     return ([getattr(st, a) for a in _STATE], dict(st.last_eval_values), dict(w.pending_eval),
-            w.pending_step, w.rows, w.loss_any)
+            w.pending_step, w.rows, w.loss_any, w.dups, set(w.eval_seen), w.eval_seen_at)
 
 
 def _restore(st, w: _Writer, saved) -> None:
-    vals, names, pending, pstep, rows, loss_any = saved
+    vals, names, pending, pstep, rows, loss_any, w.dups, w.eval_seen, w.eval_seen_at = saved
     for a, v in zip(_STATE, vals):
         setattr(st, a, v)
     st.last_eval_values = names
@@ -791,6 +814,12 @@ def _eval_dict(d: bytes, st, w: _Writer, canon: _Canon, run: int, parts: list[st
     step = hf_console.eval_step(st, epoch=tidy.to_float(pairs[eep][1].decode("ascii", "replace")) if eep is not None
                                 else None, fast=True)  # NeedsRecordPath (a ValueError): the slow way
     st.entry += 1
+    series = w.__dict__.setdefault("_eval_series", {})
+    ss = series.get(keys)
+    if ss is None:
+        ss = series[keys] = [tidy.canonical(k.decode("utf-8", "replace")) for k in keys
+                             if k != b"epoch" and k.decode("utf-8", "replace") not in hf_console._SKIP_KEYS]
+    w.seen_eval(run, step, ss)
     for k, v in pairs:
         if k != b"epoch":
             f = tidy.to_float(v.decode("utf-8", "replace"))

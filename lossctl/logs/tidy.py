@@ -251,6 +251,11 @@ def split_runs(records: Iterable[Record]) -> Iterator[Record]:
         yield rec
 
 
+def duplicates_note(n: int) -> str:
+    return (f"{n} duplicated record(s) (same run, step, split and metric logged again, e.g. a resumed "
+            "run): kept the last of each")
+
+
 class Deduper:
     """Keep the last of records with the same (run, split, metric, step)."""
 
@@ -296,10 +301,7 @@ class Deduper:
 
     def finish(self) -> None:
         if self.duplicates:
-            self.ctx.note(
-                f"{self.duplicates} duplicated record(s) (same run, step, split and metric "
-                "logged again, e.g. a resumed run): kept the last of each"
-            )
+            self.ctx.note(duplicates_note(self.duplicates))
         if self.late:
             self.ctx.__dict__["late_duplicates"] = self.late
             self.ctx.note(
