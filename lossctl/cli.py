@@ -635,6 +635,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     code = errors.EXIT_OK
     progress = _file_progress(args)
+    import warnings
+
+    # numpy's floating-point RuntimeWarnings (inf - inf in a sum, log of 0...): lossctl says
+    # itself which values are NaN/inf and that they propagate, in its own words
+    warnings.filterwarnings("ignore", message=r"(invalid value|overflow|divide by zero|underflow) encountered",
+                            category=RuntimeWarning)
     try:
         try:
             rv = _invoke(args)

@@ -547,3 +547,18 @@ def test_inline_errors_name_the_option_and_count_rows_from_1(cli, args, first_li
     r = cli(["compute", "cross-entropy", *args])
     assert r.code == 2 and r.out == ""
     assert r.err.splitlines()[0] == first_line
+
+
+@pytest.mark.parametrize("loss", ["bce-with-logits", "poisson-nll"])
+def test_infinite_targets_give_lossctls_warning_not_numpys(loss):
+    # inf - inf inside a sum made numpy print "RuntimeWarning: invalid value encountered in
+    # reduce" with a file path; lossctl already says which values are NaN/inf (found by hypothesis)
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lossctl", "compute", loss, "--input=-1.0,1", "--target", "1e400,1e400",
+                        "-f", "json"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert "RuntimeWarning" not in r.stderr and "fromnumeric" not in r.stderr
+    assert r.stderr.startswith("lossctl: warning: 2 NaN/inf values in the data; first: target row 0 is inf")
+    assert len(r.stderr.strip().splitlines()) == 1
