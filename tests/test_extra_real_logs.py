@@ -25,14 +25,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.test_real_logs import _parse_csv, _same, tidy_mirror
+from tests.test_real_logs import _parse_csv, _same, _text, ex_trainer_state, tidy_mirror
 
 DATA = ROOT / "tests" / "data" / "extra-real-logs"
 NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf)"
-
-
-def _text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="replace")
 
 
 def _lines(path: Path) -> list[str]:
@@ -192,14 +188,6 @@ def ex_trainer_state(path: Path):
     out = []
     for e in json.loads(_text(path))["log_history"]:
         if "loss" in e:
-            out.append(("train", "loss", e.get("step"), float(e["loss"])))
-        if "eval_loss" in e:
-            out.append(("eval", "loss", e.get("step"), float(e["eval_loss"])))
-    return out
-
-
-def ex_jsonl(path: Path):
-    out = []
     for ln in _text(path).splitlines():
         if ln.strip():
             d = json.loads(ln)
