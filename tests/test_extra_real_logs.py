@@ -184,10 +184,8 @@ def ex_keras_console(path: Path):
     return out
 
 
-def ex_trainer_state(path: Path):
+def ex_jsonl(path: Path):
     out = []
-    for e in json.loads(_text(path))["log_history"]:
-        if "loss" in e:
     for ln in _text(path).splitlines():
         if ln.strip():
             d = json.loads(ln)
