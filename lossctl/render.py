@@ -130,21 +130,7 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
                 source=source,
                 hint="splits found: " + ", ".join(present),
             )
-    runs = sorted(set(int(r) for r in sub["run"].dropna()))
-    if len(runs) > MAX_RUNS_DRAWN:
-        # more series than a terminal chart can keep apart: the longest run (as diagnose picks)
-        from lossctl.output import note
-
-        counts = sub.groupby("run").size()
-        longest = int(counts[counts == counts.max()].index.min())
-        note(f"{source}: {len(runs)} runs (the step counter restarts); drawing run {longest}, the longest — "
-             "--run N draws another")
-        runs = [longest]
-    elif len(runs) > 1:
-        from lossctl.output import note
-
-        note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "
-             "--run N draws one")
+    runs = _runs_to_draw(source, {int(r): int(n) for r, n in sub.groupby("run").size().items()})
     curves = []
     for run in runs:
         for split in chosen:
@@ -156,6 +142,24 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
             value = part["value"].to_numpy(dtype=np.float64, na_value=np.nan)
             curves.append(_curve(step, epoch, value, file_label, run if len(runs) > 1 else None, split))
     return curves
+
+
+def _runs_to_draw(source: str, counts: dict[int, int]) -> list[int]:
+    """The runs to draw, given each run's number of points: all of them, or only the longest
+    when there are more than a terminal chart can keep apart (as diagnose picks), with a note."""
+    from lossctl.output import note
+
+    runs = sorted(counts)
+    if len(runs) > MAX_RUNS_DRAWN:
+        most = max(counts.values())
+        longest = min(r for r, n in counts.items() if n == most)
+        note(f"{source}: {len(runs)} runs (the step counter restarts); drawing run {longest}, the longest — "
+             "--run N draws another")
+        return [longest]
+    if len(runs) > 1:
+        note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "
+             "--run N draws one")
+    return runs
 
 
 def _curve(step, epoch, value, file_label: str | None, run: int | None, split: str) -> Curve:
@@ -212,20 +216,7 @@ def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label:
     counts: dict[int, int] = {}
     for (r, _), s in cs.series.items():
         counts[r] = counts.get(r, 0) + len(s)
-    runs = sorted(counts)
-    if len(runs) > MAX_RUNS_DRAWN:
-        from lossctl.output import note
-
-        most = max(counts.values())
-        longest = min(r for r, n in counts.items() if n == most)
-        note(f"{source}: {len(runs)} runs (the step counter restarts); drawing run {longest}, the longest — "
-             "--run N draws another")
-        runs = [longest]
-    elif len(runs) > 1:
-        from lossctl.output import note
-
-        note(f"{source}: {len(runs)} runs (the step counter restarts); each is drawn as a series, "
-             "--run N draws one")
+    runs = _runs_to_draw(source, counts)
     curves = []
     for r in runs:
         for split in chosen:
