@@ -111,25 +111,9 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
         raise errors.InputError("no records in the log", source=source)
     mask = (df["metric"] == metric) | (df["name"] == metric)
     if not mask.any():
-        found = sorted(set(df["metric"].astype(str)))
-        raise errors.InputError(
-            f"no metric {metric!r} in the log",
-            source=source,
-            hint="metrics found: " + ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
-            + "; choose one with --metric",
-        )
+        _no_metric(metric, set(df["metric"].astype(str)), source)
     sub = df[mask]
-    present = [s for s in SPLIT_ORDER if (sub["split"] == s).any()]
-    if splits is None:
-        chosen = [s for s in ("train", "eval") if s in present] or present
-    else:
-        chosen = [s for s in splits if s in present]
-        if not chosen:
-            raise errors.InputError(
-                f"no {'/'.join(splits)} values of {metric!r} in the log",
-                source=source,
-                hint="splits found: " + ", ".join(present),
-            )
+    chosen = _splits_to_draw(metric, set(sub["split"]), splits, source)
     runs = _runs_to_draw(source, {int(r): int(n) for r, n in sub.groupby("run").size().items()})
     curves = []
     for run in runs:
@@ -142,6 +126,32 @@ def select_curves(df, *, source: str, metric: str, splits: list[str] | None, fil
             value = part["value"].to_numpy(dtype=np.float64, na_value=np.nan)
             curves.append(_curve(step, epoch, value, file_label, run if len(runs) > 1 else None, split))
     return curves
+
+
+def _no_metric(metric: str, found: set, source: str):
+    found = sorted(found)
+    raise errors.InputError(
+        f"no metric {metric!r} in the log",
+        source=source,
+        hint="metrics found: " + ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
+        + "; choose one with --metric",
+    )
+
+
+def _splits_to_draw(metric: str, have: set, splits: list[str] | None, source: str) -> list[str]:
+    """The splits of ``metric`` to draw: those asked for (an error when none is in the log),
+    else train and eval (else whatever the log has)."""
+    present = [s for s in SPLIT_ORDER if s in have]
+    if splits is None:
+        return [s for s in ("train", "eval") if s in present] or present
+    chosen = [s for s in splits if s in present]
+    if not chosen:
+        raise errors.InputError(
+            f"no {'/'.join(splits)} values of {metric!r} in the log",
+            source=source,
+            hint="splits found: " + ", ".join(present),
+        )
+    return chosen
 
 
 def _runs_to_draw(source: str, counts: dict[int, int]) -> list[int]:
@@ -194,25 +204,8 @@ def read_curves(path: str, *, metric: str, splits: list[str] | None, file_label:
     if cs.n_records == 0:
         raise errors.InputError("no records in the log", source=source)
     if not cs.series:
-        found = sorted(set(cs.metrics))
-        raise errors.InputError(
-            f"no metric {metric!r} in the log",
-            source=source,
-            hint="metrics found: " + ", ".join(found[:12]) + (" ..." if len(found) > 12 else "")
-            + "; choose one with --metric",
-        )
-    have = {split for (_, split) in cs.series}
-    present = [s for s in SPLIT_ORDER if s in have]
-    if splits is None:
-        chosen = [s for s in ("train", "eval") if s in present] or present
-    else:
-        chosen = [s for s in splits if s in present]
-        if not chosen:
-            raise errors.InputError(
-                f"no {'/'.join(splits)} values of {metric!r} in the log",
-                source=source,
-                hint="splits found: " + ", ".join(present),
-            )
+        _no_metric(metric, set(cs.metrics), source)
+    chosen = _splits_to_draw(metric, {split for (_, split) in cs.series}, splits, source)
     counts: dict[int, int] = {}
     for (r, _), s in cs.series.items():
         counts[r] = counts.get(r, 0) + len(s)
