@@ -149,3 +149,71 @@ def test_the_fast_curves_are_used_when_the_fast_path_applies(tmp_path, monkeypat
     assert cs.n_records == 200 and cs.format == "hf-console"
     step, _, value = cs.get(1, ("train", "loss")).arrays()
     assert step.tolist() == list(range(1, 101)) and value[0] == 3.0 and value[-1] == 0.03
+
+
+# ---------------------------------------------------------------- cases found in review
+
+_REVIEW_CASES = {
+    # a key twice: the record path keeps the last value (and says so)
+    "epoch-twice": "{'loss': 1.0, 'epoch': 0.1}\n{'loss': 0.9, 'epoch': 0.1, 'epoch': 0.2}\n"
+                   "{'eval_loss': 0.5, 'epoch': 0.1, 'epoch': 0.2}\n",
+    "loss-twice": "{'loss': 1.5, 'epoch': 0.1}\n{'loss': 1.4, 'loss': 1.3, 'epoch': 0.2}\n",
+    # two dicts on a line and a line with none: the brace count alone would pass
+    "two-dicts-a-line": "{'loss': 1.0, 'epoch': 0.1}{'loss': 0.9, 'epoch': 0.2}\nlogging_steps: 5\n"
+                        "{'loss': 0.8, 'epoch': 0.3}\n",
+    # a bar glued to the dict through a form feed: the bar's counter is the step
+    "glued-form-feed": " 10%|#   | 10/30 [00:01<00:02,  9.9it/s]\f {'loss': 1.9, 'epoch': 0.1}\n"
+                       " 20%|##  | 20/30 [00:02<00:01,  9.9it/s]\f {'loss': 1.8, 'epoch': 0.2}\n",
+    # a pprint'ed config dict with learning_rate first is not waited for as a wrapped metric dict
+    "pprint-config": "{'learning_rate': 5e-05,\n 'logging_steps': 10,\n 'num_train_epochs': 3,\n 'output_dir': 'out'}\n"
+                     "{'loss': 2.0, 'learning_rate': 4.9e-05, 'epoch': 0.1}\n"
+                     "{'loss': 1.9, 'learning_rate': 4.8e-05, 'epoch': 0.2}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_REVIEW_CASES))
+def test_review_cases_fast_equals_records_rows_and_notes(tmp_path, name):
+    p = tmp_path / f"{name}.log"
+    p.write_text(_REVIEW_CASES[name], encoding="utf-8")
+    stream = iter_records(p)
+    rec = io.StringIO()
+    export.write_long(stream, "csv", rec)
+    fast_stream = iter_records(p)
+    fast = io.StringIO()
+    if fastpath.run(fast_stream, fast) is not None:
+        assert fast.getvalue() == rec.getvalue()
+        assert fast_stream.ctx.notes == stream.ctx.notes
+
+
+def test_pprint_config_dict_does_not_shift_the_steps(tmp_path):
+    p = tmp_path / "pp.log"
+    p.write_text(_REVIEW_CASES["pprint-config"], encoding="utf-8")
+    out = io.StringIO()
+    export.write_long(export.filter_records(iter_records(p), ["loss"], None), "csv", out)
+    assert out.getvalue().splitlines()[1:] == ["1,1,0.1,train,loss,2.0", "1,2,0.2,train,loss,1.9"]
+
+
+def test_second_process_rows_need_the_same_hyper_parameters(tmp_path, monkeypatch):
+    # logging_first_step after the first chunk (or behind ANSI codes): the child does not
+    # know it, so its rows (numbered k * logging_steps) must not be used
+    monkeypatch.setattr(fastpath, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(reader, "CHUNK", 5000)
+    p = tmp_path / "lfs.log"
+    p.write_text("logging_steps=10\n" + "Map: 100%|##########| 10/10 [00:00<00:00]\n" * 150
+                 + "logging_first_step=True\n"
+                 + "".join(f"{{'loss': {2 - i / 1e4:.4f}, 'learning_rate': 4.9e-05, 'epoch': {i / 1e3:.3f}}}\n"
+                           for i in range(1, 401)), encoding="utf-8")
+    rec, fast = _both(p, ["loss"], None)
+    assert fast == rec
+    steps = [int(r.split(",")[1]) for r in rec.splitlines()[1:]]
+    assert steps[:3] == [1, 10, 20] and steps[-1] == 3990
+
+
+def test_a_run_that_is_not_there_is_an_error_on_the_fast_path_too(tmp_path):
+    from lossctl.errors import InputError
+
+    p = tmp_path / "runs.log"
+    p.write_text("{'loss': 1.0, 'epoch': 0.1}\n***** Running training *****\n{'loss': 0.9, 'epoch': 0.1}\n",
+                 encoding="utf-8")
+    with pytest.raises(InputError, match="there is no run 3 in this log"):
+        fastpath.run(iter_records(p, run=3), io.StringIO(), run=3)

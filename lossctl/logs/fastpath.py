@@ -43,8 +43,9 @@ from lossctl.logs.export import _quote, fmt_float, fmt_step
 # dicts inside lists ([{'...) by a regex.)
 _GATE_BYTES = (b"=", b"(", b'"', b"\\", b"\x1b", b"\x08", b"*")
 _LIST_DICT_RE = re.compile(rb"\[\{")
+_TWO_DICTS_RE = re.compile(rb"\}[^\n{]*\{")  # two dicts on a line (then a line with none could hide)
 _STEP_KEY_RE = re.compile(rb"step['\"]\s*:")
-_GLUED_RE = re.compile(rb"\][ \t]*\{['\"]")
+_GLUED_RE = re.compile(rb"\][ \t\f\v]*\{['\"]")  # hf_console.glued_bar: a bar, white space, a dict
 _DICT_RE = re.compile(rb"\{'[^{}\n\r]*\}")
 _PAIR_RE = re.compile(rb"'([^'\n]*)': ([^,}\n']*)")
 
@@ -364,6 +365,10 @@ def write_csv(stream, out: IO[str], sep: str = ",", metrics=None, splits=None, r
     out.write("".join(parts))
     if w.dups:
         ctx.note(tidy.duplicates_note(w.dups))
+    if run is not None and run > st.run + 1:
+        from lossctl.errors import InputError
+
+        raise InputError(f"there is no run {run} in this log", source=stream.source)
     if not w.loss_any:
         names = {n for (n, _, _) in w.names}
         stream.metrics_seen.update(dict.fromkeys(sorted(names)))
@@ -377,6 +382,7 @@ def _one_chunk(chunk, lineno, st, ctx, w, canon, first_key_only, parts, allow_sl
     lines. None: it needed the slow way and ``allow_slow`` was off (nothing was read)."""
     n = chunk.count(b"\n")
     if (chunk.count(b"{") == n and not any(g in chunk for g in _GATE_BYTES) and not _LIST_DICT_RE.search(chunk)
+            and not _TWO_DICTS_RE.search(chunk)
             and not ctx.hparams.get("logging_first_step") and st.held is None
             and st.wrap is None):
         saved = _snapshot(st, w)
@@ -525,6 +531,7 @@ def _fork_reader(path, mid, size, ctx, w: _Writer, first_key_only, sep, metrics,
             "pending": list(w2.pending_eval.items()), "pending_step": w2.pending_step,
             "rows": w2.rows, "loss_any": w2.loss_any, "dups": w2.dups,
             "eval_seen": sorted(w2.eval_seen), "eval_seen_at": w2.eval_seen_at,
+            "hparams": sorted(ctx.hparams.items()),
         }
         data = json.dumps(report).encode()
         while data:
@@ -571,8 +578,8 @@ def _adopt(child, st, ctx, w: _Writer, out) -> bool:
             return False
         if (st.train_count != rep["k"] or st.run != 0 or st.banner or st.block is not None
                 or hf_console._logging_steps(ctx) != rep["ls"] or hf_console.plan_key(st) != rep.get("plan")
-                or st.wrap is not None):
-            return False
+                or st.wrap is not None or sorted(map(list, ctx.hparams.items())) != rep.get("hparams")):
+            return False  # (the child read the hyper-parameters of the first chunk only)
         parts: list[str] = []
         w.flush_eval(parts)
         out.write("".join(parts))
@@ -638,7 +645,9 @@ def _slow_chunk(chunk: bytes, lineno: int, st, ctx, w: _Writer, parts: list[str]
         for seg in segs:
             recs = hf_console.feed(seg, st, ctx)
             if len(recs) > 1:
+                n = len(recs)
                 recs = _dedup_entry(recs)
+                w.dups += n - len(recs)
             for r in recs:
                 w.add_record(r, parts)
 
@@ -869,6 +878,8 @@ def _dict_chunk(chunk: bytes, st, ctx, w: _Writer, canon: _Canon, parts: list[st
 def _shape(keys: tuple[bytes, ...], w: _Writer):
     """('train'|'eval'|'other', [(index, "split,metric") wanted], index of epoch, has a loss)."""
     names = [k.decode("utf-8", "replace") for k in keys]
+    if len(set(names)) != len(names):
+        return ("other", [], None, False)  # a key twice ('epoch' twice): the record path
     pairs = [(n, 0.0) for n in names]
     if not hf_console.is_metric_dict(pairs) or "train_runtime" in names or any(
             n in ("step", "global_step", "total_flos") for n in names):

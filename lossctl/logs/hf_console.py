@@ -934,7 +934,8 @@ def feed(line: str, st: _State, ctx: ParseContext) -> list[Record]:
 # as an incomplete dict and its lines are read one by one, as if nothing was joined.
 WRAP_LINES = 4
 WRAP_CHARS = 8192
-_WRAP_KEY_RE = re.compile(r"""['"](?:[\w./-]*loss|(?:eval|train|test|predict)_[\w./-]+|epoch|learning_rate|grad_norm)['"]\s*:""")
+# (only a dict with a loss key is waited for: a pprint'ed config dict has learning_rate, epochs...)
+_WRAP_KEY_RE = re.compile(r"""['"][\w./-]*loss['"]\s*:""")
 
 
 def _wrapped(line: str, st: _State, ctx: ParseContext) -> list[Record]:
