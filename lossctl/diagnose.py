@@ -321,6 +321,20 @@ def _to_series(x, y, ep) -> Series:
     return Series(x[keep], y[keep], ep[keep])
 
 
+def choose_series(pairs, splits, names):
+    """Which series to read among the (split, metric) ``pairs`` of a run: the first of
+    ``splits`` that has one, with the loss (or its parts, :func:`_pick_loss`) when ``names``
+    is None, else the first of ``names`` there. ``(split, metrics)``, or None."""
+    for sp in splits:
+        present = {m for (s_, m) in pairs if s_ == sp}
+        if not present:
+            continue
+        chosen = _pick_loss(present) if names is None else [m for m in names if m in present][:1]
+        if chosen:
+            return sp, chosen
+    return None
+
+
 def sum_of_parts(x, names, value, epoch):
     """A loss made of parts (YOLO box + cls + dfl): at each x where every part has a value,
     their sum (the last value of a part logged twice at one x), with the epoch last seen there."""
@@ -378,23 +392,19 @@ def curves_from_frame(df, run=None) -> Curves:
     picked: dict[str, list[str]] = {}
 
     def series_for(splits, names) -> Series:
-        for sp in splits:
-            present = {m for (s_, m) in groups if s_ == sp}
-            if not present:
-                continue
-            chosen = _pick_loss(present) if names is None else [m for m in names if m in present][:1]
-            if not chosen:
-                continue
-            if names is None:
-                picked[sp] = chosen
-            if len(chosen) == 1:
-                m = groups[(sp, chosen[0])]
-                return _to_series(xall[m], value[m], epoch[m])
-            # several loss components (e.g. box/cls/dfl): their sum where all are present
-            m = np.sort(np.concatenate([groups[(sp, k)] for k in chosen]))
-            names_m = df["metric"].to_numpy()[m].astype(str)
-            return sum_of_parts(xall[m], names_m, value[m], epoch[m])
-        return _empty()
+        found = choose_series(groups, splits, names)
+        if found is None:
+            return _empty()
+        sp, chosen = found
+        if names is None:
+            picked[sp] = chosen
+        if len(chosen) == 1:
+            m = groups[(sp, chosen[0])]
+            return _to_series(xall[m], value[m], epoch[m])
+        # several loss components (e.g. box/cls/dfl): their sum where all are present
+        m = np.sort(np.concatenate([groups[(sp, k)] for k in chosen]))
+        names_m = df["metric"].to_numpy()[m].astype(str)
+        return sum_of_parts(xall[m], names_m, value[m], epoch[m])
 
     train = series_for(("train",), None)
     ev = series_for(("eval", "test"), None)

@@ -110,7 +110,7 @@ def curves_for(cs, run, *, consume: bool = False):
     copies, or the same arrays when they are already in step order)."""
     import numpy as np
 
-    from lossctl.diagnose import Curves, _empty, _pick_loss, sum_of_parts
+    from lossctl.diagnose import Curves, _empty, choose_series, sum_of_parts
     from lossctl.logs.curveset import RunInfo
 
     info = cs.runs.get(run) or RunInfo(run, 0)
@@ -119,28 +119,24 @@ def curves_for(cs, run, *, consume: bool = False):
     get = (lambda key: cs.series.pop(key)) if consume else (lambda key: cs.series[key])
 
     def series_for(splits, names):
-        for sp in splits:
-            present = {m for (s_, m) in info.present if s_ == sp}
-            if not present:
-                continue
-            chosen = _pick_loss(present) if names is None else [m for m in names if m in present][:1]
-            if not chosen:
-                continue
-            if names is None:
-                picked[sp] = chosen
-            if len(chosen) == 1:
-                s = get((run, (sp, chosen[0])))
-                _, ep, v = s.arrays()
-                return _series(cs.x(s, axis), v, ep)
-            # several loss components (e.g. box/cls/dfl): their sum where all are present
-            parts = [get((run, (sp, k))) for k in chosen]
-            order = np.argsort(np.concatenate([p.rows(info.first_seq) for p in parts]), kind="stable")
-            x = np.concatenate([cs.x(p, axis) for p in parts])[order]
-            names_m = np.concatenate([np.full(len(p), k) for p, k in zip(parts, chosen)])[order].astype(str)
-            v = np.concatenate([p.arrays()[2] for p in parts])[order]
-            e = np.concatenate([p.arrays()[1] for p in parts])[order]
-            return sum_of_parts(x, names_m, v, e)
-        return _empty()
+        found = choose_series(info.present, splits, names)
+        if found is None:
+            return _empty()
+        sp, chosen = found
+        if names is None:
+            picked[sp] = chosen
+        if len(chosen) == 1:
+            s = get((run, (sp, chosen[0])))
+            _, ep, v = s.arrays()
+            return _series(cs.x(s, axis), v, ep)
+        # several loss components (e.g. box/cls/dfl): their sum where all are present
+        parts = [get((run, (sp, k))) for k in chosen]
+        order = np.argsort(np.concatenate([p.rows(info.first_seq) for p in parts]), kind="stable")
+        x = np.concatenate([cs.x(p, axis) for p in parts])[order]
+        names_m = np.concatenate([np.full(len(p), k) for p, k in zip(parts, chosen)])[order].astype(str)
+        v = np.concatenate([p.arrays()[2] for p in parts])[order]
+        e = np.concatenate([p.arrays()[1] for p in parts])[order]
+        return sum_of_parts(x, names_m, v, e)
 
     train = series_for(("train",), None)
     ev = series_for(("eval", "test"), None)
