@@ -663,17 +663,26 @@ def _line_rows(chunk: bytes, n: int, rx) -> tuple[list, list[int]] | None:
     return rows, evals
 
 
+def _first_train_dict(chunk: bytes, w: _Writer):
+    """(keys, :func:`_shape`) of the chunk's first dict that starts with 'loss' (the train
+    shape the chunk readers compile their regex for), or None."""
+    i = chunk.find(b"{'loss': ")
+    if i < 0:
+        return None
+    keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
+    return keys, _shape(keys, w)
+
+
 def _pairs_chunk(chunk: bytes, n: int, st, ctx, w: _Writer, canon: _Canon, parts: list[str]) -> bool:
     """``--metric loss``: train dicts (all of the first train dict's keys, in its order, and
     nothing but 'loss' wanted among them) as (loss, epoch) pairs with one regex. False:
     not applicable (the general readers take the chunk)."""
     cache = w.__dict__.setdefault("_pairs_shape", {})
     if "rx" not in cache:
-        i = chunk.find(b"{'loss': ")
-        if i < 0:
+        first = _first_train_dict(chunk, w)
+        if first is None:
             return False
-        keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
-        shape = _shape(keys, w)
+        keys, shape = first
         want = w.wanted("loss", "train", "loss")
         if (shape[0] != "train" or shape[2] is None or keys[0] != b"loss" or shape[1] not in ([], [(0, want)])
                 or keys[-1] != b"epoch"):
@@ -812,11 +821,10 @@ def _shape_chunk(chunk: bytes, n: int, st, ctx, w: _Writer, canon: _Canon, parts
         return False
     cache = w.__dict__.setdefault("_train_shape", {})
     if "rx" not in cache:
-        i = chunk.find(b"{'loss': ")
-        if i < 0:
+        first = _first_train_dict(chunk, w)
+        if first is None:
             return False
-        keys = tuple(k for k, _ in _PAIR_RE.findall(chunk[i:chunk.find(b"}", i) + 1]))
-        shape = _shape(keys, w)
+        keys, shape = first
         if shape[0] != "train" or shape[2] is None:
             return False
         cache["rx"] = re.compile(rb"\{'(?:" + rb", '".join(re.escape(k) + rb"': ([^,}\n']*)" for k in keys)

@@ -231,17 +231,8 @@ def scan_dict(s: str, i: int) -> tuple[list[tuple[str, object]] | object | None,
                     if w is None:
                         return CALL, j
                     value = float(w.group(1)) if w.group(1) not in _SPECIAL else _SPECIAL[w.group(1)]
-                    i = w.end()
-                    pairs.append((key, value))
-                    while i < n and s[i] in " \t":
-                        i += 1
-                    if i < n and s[i] == ",":
-                        i += 1
-                        continue
-                    if i < n and s[i] == "}":
-                        return pairs, i + 1
-                    return None, i
-                if word in ("nan", "NaN", "inf", "Infinity"):
+                    j = w.end()
+                elif word in ("nan", "NaN", "inf", "Infinity"):
                     value = -_SPECIAL[word] if neg else _SPECIAL[word]
                 elif word in ("True", "False", "None") and not neg:
                     value = {"True": True, "False": False, "None": None}[word]
